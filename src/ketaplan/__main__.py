@@ -1,0 +1,3 @@
+from ketaplan.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,15 @@
+"""The Typer application that every command module registers on."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="ketaplan",
+    help="Plan, book and export ketamine treatment courses.\n\n"
+    "Example: ketaplan plan --start 2026-12-07 --patient P-001",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)

@@ -1,0 +1,133 @@
+"""Rendering a planned course as a Rich table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from typing import Any
+
+from ketaplan.schedule import Course, Session
+
+
+def console(*, stderr: bool = False) -> Any:
+    """A Rich console: colour only on a terminal and never with NO_COLOR (Rich reads both)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def course_json(course: Course) -> dict[str, Any]:
+    """The documented, stable JSON form of a course (README: "JSON formats")."""
+    return {
+        "patient": course.patient,
+        "protocol": course.protocol.name,
+        "timezone": course.zone,
+        "sessions": [
+            {
+                "number": s.number,
+                "phase": s.phase,
+                "start": s.start.isoformat(),
+                "end": s.end.isoformat(),
+                "uid": s.uid,
+                "location": s.location,
+            }
+            for s in course.sessions
+        ],
+    }
+
+
+CSV_HEADER = (
+    "number",
+    "phase",
+    "phase_number",
+    "date",
+    "weekday",
+    "start",
+    "end",
+    "location",
+    "gap_days",
+    "note",
+    "uid",
+)
+
+
+def course_csv(course: Course) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for s in course.sessions:
+        writer.writerow(
+            (
+                s.number,
+                s.phase,
+                s.phase_number,
+                s.day.isoformat(),
+                f"{s.start:%a}",
+                s.start.isoformat(),
+                s.end.isoformat(),
+                s.location,
+                "" if s.gap_days is None else s.gap_days,
+                s.note or "",
+                s.uid,
+            )
+        )
+    return out.getvalue()
+
+
+def summary_lines(course: Course) -> list[str]:
+    protocol = course.protocol
+    lines = [f"Patient {course.patient} · {protocol.title} ({protocol.name}) · {course.zone}"]
+    first_phase = protocol.phases[0].name
+    induction = course.phase_sessions(first_phase)
+    if induction and len(protocol.phases) > 1:
+        span = (induction[-1].day - induction[0].day).days + 1
+        lines.append(
+            f"{first_phase.capitalize()}: {len(induction)} sessions, "
+            f"{induction[0].day} to {induction[-1].day} ({span} days)"
+        )
+    if course.sessions:
+        last = course.sessions[-1]
+        lines.append(f"{len(course.sessions)} sessions, last on {last.start:%a} {last.day}")
+    return lines
+
+
+def _phase_label(s: Session) -> str:
+    return f"{s.phase} {s.phase_number}/{s.phase_total}"
+
+
+def print_course(course: Course, fmt: str) -> None:
+    if fmt == "json":
+        sys.stdout.write(json.dumps(course_json(course), indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt == "csv":
+        sys.stdout.write(course_csv(course))
+        return
+    from rich import box
+    from rich.table import Table
+
+    out = console()
+    for line in summary_lines(course):
+        out.print(line, markup=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column("Phase")
+    table.add_column("Day")
+    table.add_column("Date")
+    table.add_column("Time")
+    table.add_column("Gap", justify="right")
+    table.add_column("Where")
+    table.add_column("Note", overflow="fold")
+    for s in course.sessions:
+        table.add_row(
+            str(s.number),
+            _phase_label(s),
+            f"{s.start:%a}",
+            s.day.isoformat(),
+            f"{s.start:%H:%M}",
+            "" if s.gap_days is None else f"{s.gap_days}d",
+            s.location,
+            s.note or "",
+        )
+    out.print(table)

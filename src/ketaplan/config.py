@@ -1,0 +1,248 @@
+"""The clinic config file, `ketaplan.toml`: the clinic's name, zone, week, capacity and
+defaults. Command-line flags win over it.
+
+Every key is optional. A key this version does not know, or a value of the wrong kind,
+is refused with its name, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from types import MappingProxyType
+
+from ketaplan.clinic import MON_TO_FRI, Closure
+from ketaplan.errors import UsageError
+from ketaplan.parsing import (
+    WEEKDAYS,
+    parse_closure,
+    parse_holidays,
+    parse_interval,
+    parse_time,
+    parse_weekdays,
+    parse_zone,
+)
+
+CONFIG_NAME = "ketaplan.toml"
+DEFAULT_TIME = time(9, 0)
+DEFAULT_HOURS = (time(8, 0), time(18, 0))
+DEFAULT_ALARM_MINUTES = 24 * 60
+DEFAULT_ALARM_TEXT = "Ketamine appointment tomorrow: arrange a driver home."
+
+
+@dataclass(frozen=True)
+class ClinicConfig:
+    """A clinic's settings.
+
+    Attributes:
+        name: the clinic's name, in calendar names.
+        location: the address, in each calendar event's LOCATION.
+        zone: IANA time zone; None for the system's.
+        open_weekdays: 0 is Monday.
+        session_time: default session time.
+        closures: closed dates and ranges.
+        holidays: (country, subdivision) whose public holidays close the clinic.
+        protocol: the default protocol name or file.
+        hours: opening and closing time by weekday (0 is Monday), open days only.
+        chairs: treatment chairs.
+        slot_minutes: length of one start slot.
+        starts_per_slot: the most sessions that may start in one slot (nurse load).
+        require_screening: booking needs a recorded screening.
+        alarm_minutes: calendar reminder this many minutes before; None for no reminder.
+        alarm_text: the reminder's text.
+        book: path of the clinic book; None for the user data directory.
+        source: the file this came from, or None for built-in defaults.
+    """
+
+    name: str = "Ketamine clinic"
+    location: str = ""
+    zone: str | None = None
+    open_weekdays: frozenset[int] = MON_TO_FRI
+    session_time: time = DEFAULT_TIME
+    closures: tuple[Closure, ...] = ()
+    holidays: tuple[str, str | None] | None = None
+    protocol: str = "iv"
+    hours: Mapping[int, tuple[time, time]] = field(
+        default_factory=lambda: MappingProxyType(dict.fromkeys(range(7), DEFAULT_HOURS))
+    )
+    chairs: int = 4
+    slot_minutes: int = 15
+    starts_per_slot: int = 2
+    require_screening: bool = True
+    alarm_minutes: int | None = DEFAULT_ALARM_MINUTES
+    alarm_text: str = DEFAULT_ALARM_TEXT
+    book: Path | None = None
+    source: Path | None = None
+
+
+_CLINIC_KEYS = {
+    "name",
+    "location",
+    "timezone",
+    "days",
+    "time",
+    "closed",
+    "holidays",
+    "protocol",
+    "hours",
+    "chairs",
+    "slot_minutes",
+    "starts_per_slot",
+    "require_screening",
+}
+_CALENDAR_KEYS = {"alarm", "alarm_text"}
+_BOOK_KEYS = {"path"}
+_SECTIONS = {"clinic": _CLINIC_KEYS, "calendar": _CALENDAR_KEYS, "book": _BOOK_KEYS}
+
+
+def find_config(explicit: Path | None, cwd: Path) -> Path | None:
+    """`--config` if given (it must exist), else `ketaplan.toml` in the working directory."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise UsageError(f"config file {explicit} does not exist")
+        return explicit
+    candidate = cwd / CONFIG_NAME
+    return candidate if candidate.is_file() else None
+
+
+def load_config(path: Path | None) -> ClinicConfig:
+    if path is None:
+        return ClinicConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read config file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
+    try:
+        return _from_dict(data, path)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def _from_dict(data: Mapping[str, object], path: Path) -> ClinicConfig:
+    for section, value in data.items():
+        if section not in _SECTIONS:
+            raise UsageError(f"unknown section [{section}]; known: {', '.join(_SECTIONS)}")
+        if not isinstance(value, dict):
+            raise UsageError(f"[{section}] must be a table")
+        unknown = sorted(set(value) - _SECTIONS[section])
+        if unknown:
+            raise UsageError(
+                f"unknown key {section}.{unknown[0]}; known: "
+                f"{', '.join(sorted(_SECTIONS[section]))}"
+            )
+    clinic = _table(data, "clinic")
+    calendar = _table(data, "calendar")
+    book = _table(data, "book")
+    days = clinic.get("days")
+    open_weekdays = MON_TO_FRI
+    if days is not None:
+        if isinstance(days, list) and all(isinstance(d, str) for d in days):
+            days = ",".join(days)
+        open_weekdays = parse_weekdays(_str(days, "clinic.days"))
+    closed = clinic.get("closed", [])
+    if not isinstance(closed, list):
+        raise UsageError("clinic.closed must be a list of dates or DATE..DATE ranges")
+    closures = tuple(Closure(*parse_closure(_str(c, "clinic.closed"))) for c in closed)
+    holidays = clinic.get("holidays")
+    zone = clinic.get("timezone")
+    if zone is not None:
+        parse_zone(_str(zone, "clinic.timezone"))
+    base = ClinicConfig()
+    return ClinicConfig(
+        name=_str(clinic.get("name", base.name), "clinic.name"),
+        location=_str(clinic.get("location", base.location), "clinic.location"),
+        zone=_str(zone, "clinic.timezone") if zone is not None else None,
+        open_weekdays=open_weekdays,
+        session_time=parse_time(
+            _str(clinic.get("time", "09:00"), "clinic.time"), what="clinic.time"
+        ),
+        closures=closures,
+        holidays=parse_holidays(_str(holidays, "clinic.holidays")) if holidays else None,
+        protocol=_str(clinic.get("protocol", base.protocol), "clinic.protocol"),
+        hours=_hours(clinic.get("hours")),
+        chairs=_int(clinic.get("chairs", base.chairs), "clinic.chairs", 1, 500),
+        slot_minutes=_int(
+            clinic.get("slot_minutes", base.slot_minutes), "clinic.slot_minutes", 5, 120
+        ),
+        starts_per_slot=_int(
+            clinic.get("starts_per_slot", base.starts_per_slot), "clinic.starts_per_slot", 1, 500
+        ),
+        require_screening=_bool(clinic.get("require_screening", True), "clinic.require_screening"),
+        alarm_minutes=_alarm(calendar.get("alarm", "1d")),
+        alarm_text=_str(calendar.get("alarm_text", base.alarm_text), "calendar.alarm_text"),
+        book=_path(book.get("path"), path),
+        source=path,
+    )
+
+
+def _table(data: Mapping[str, object], name: str) -> Mapping[str, object]:
+    value = data.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: object, key: str) -> str:
+    if not isinstance(value, str):
+        raise UsageError(f"{key} must be a string, got {value!r}")
+    return value
+
+
+def _int(value: object, key: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise UsageError(f"{key} must be a whole number from {low} to {high}, got {value!r}")
+    return value
+
+
+def _bool(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise UsageError(f"{key} must be true or false, got {value!r}")
+    return value
+
+
+def _alarm(value: object) -> int | None:
+    """`1d`, `2h`, `30m` before the session, or false / "off" for none."""
+    if value is False or value == "off":
+        return None
+    text = _str(value, "calendar.alarm").strip().lower()
+    if text.endswith(("h", "m")) and text[:-1].isdigit() and int(text[:-1]) > 0:
+        return int(text[:-1]) * (60 if text.endswith("h") else 1)
+    return parse_interval(text, what="calendar.alarm") * 24 * 60
+
+
+def _path(value: object, config_path: Path) -> Path | None:
+    if value is None:
+        return None
+    path = Path(_str(value, "book.path")).expanduser()
+    return path if path.is_absolute() else config_path.parent / path
+
+
+def _hours(value: object) -> Mapping[int, tuple[time, time]]:
+    """`hours = "08:00-18:00"` for every open day, or a table by weekday."""
+    hours = dict.fromkeys(range(7), DEFAULT_HOURS)
+    if value is None:
+        return MappingProxyType(hours)
+    if isinstance(value, str):
+        span = _span(value, "clinic.hours")
+        return MappingProxyType(dict.fromkeys(range(7), span))
+    if not isinstance(value, dict):
+        raise UsageError('clinic.hours must be "HH:MM-HH:MM" or a table by weekday')
+    for key, span_text in value.items():
+        if key not in WEEKDAYS:
+            raise UsageError(f"clinic.hours.{key}: not one of {','.join(WEEKDAYS)}")
+        day = WEEKDAYS.index(key)
+        hours[day] = _span(_str(span_text, f"clinic.hours.{key}"), f"clinic.hours.{key}")
+    return MappingProxyType(hours)
+
+
+def _span(text: str, key: str) -> tuple[time, time]:
+    first, dash, last = text.partition("-")
+    if not dash:
+        raise UsageError(f'{key} must be "HH:MM-HH:MM", got {text!r}')
+    opens, closes = parse_time(first, what=key), parse_time(last, what=key)
+    if closes <= opens:
+        raise UsageError(f"{key}: closing time {closes:%H:%M} is not after opening {opens:%H:%M}")
+    return opens, closes

@@ -1,0 +1,43 @@
+"""One exception hierarchy; the CLI boundary turns each into one line on stderr.
+
+Every error carries the exit code the command ends with, so that no command has to
+choose one itself.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    # The request was understood but cannot be met: a plan that would break a rule, a
+    # file that cannot be written, a booking that does not fit.
+    FAILED = 1
+    # The request itself is wrong: a bad date, option, file or value.
+    USAGE = 2
+    INTERRUPTED = 130
+
+
+class KetaplanError(Exception):
+    """A domain error whose message a coordinator can read and act on."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+
+class UsageError(KetaplanError):
+    """Bad input: an option, a value, a config or protocol file."""
+
+    exit_code = ExitCode.USAGE
+
+
+class PlanError(KetaplanError):
+    """The protocol's rules cannot be met from this start date with this calendar."""
+
+
+class OutputError(KetaplanError):
+    """A file could not be written; nothing was left half-written."""
+
+
+class BookError(KetaplanError):
+    """The clinic book refused the request, or is not a book this version can open."""
