@@ -7,7 +7,6 @@ is refused with its name, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
@@ -111,12 +110,14 @@ def find_config(explicit: Path | None, cwd: Path) -> Path | None:
 def load_config(path: Path | None) -> ClinicConfig:
     if path is None:
         return ClinicConfig()
+    import tomllib
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read config file {path}: {exc}") from None
+        raise UsageError(f"{path}: cannot read the config file: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
     try:
         return _from_dict(data, path)
     except UsageError as exc:

@@ -16,7 +16,6 @@ A phase is one of three kinds, decided by its fields:
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -350,14 +349,16 @@ _PROTOCOL_KEYS = {"name", "title", "route", "maintenance_sessions", "source", "p
 
 def load_protocol_file(path: Path) -> Protocol:
     """Read a clinic's protocol from TOML; every bad field is named with its range."""
+    import tomllib
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"protocol file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read protocol file {path}: {exc}") from None
+        raise UsageError(f"{path}: cannot read the protocol file: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"protocol file {path} is not valid TOML: {exc}") from None
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
     try:
         return protocol_from_dict(data, source=f"clinic protocol file {path.name}")
     except ProtocolError as exc:

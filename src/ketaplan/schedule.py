@@ -23,15 +23,30 @@ that happens twice (clocks fall back) is the first of the two.
 
 from __future__ import annotations
 
-import hashlib
+import importlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import combinations, pairwise
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from ketaplan.clinic import ALWAYS_OPEN, ClinicCalendar
 from ketaplan.errors import PlanError, UsageError
 from ketaplan.protocols import LOZENGE_MAX_GAP, LOZENGE_MIN_GAP, Location, Phase, Protocol
+
+
+def _load_sha256() -> Any:
+    """SHA-256 from CPython's builtin module, as random.py does for SHA-512: importing
+    hashlib loads OpenSSL, a few milliseconds on every `ketaplan plan`."""
+    for module in ("_sha2", "_sha256", "hashlib"):  # 3.12+, 3.11, anything else
+        try:
+            return importlib.import_module(module).sha256
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError("no SHA-256 implementation")
+
+
+_sha256 = _load_sha256()
 
 HOME_DOSE_MINUTES = 15
 HOME_PHASE = "home"
@@ -120,9 +135,9 @@ class Course:
         return tuple(s for s in self.sessions if s.location == "clinic")
 
 
-@dataclass(frozen=True)
-class _Slot:
-    """A planned day before times and numbers are given."""
+class _Slot(NamedTuple):
+    """A planned day before times and numbers are given (a NamedTuple: it is internal,
+    and cheaper to define than a dataclass on every start-up)."""
 
     day: date
     phase: Phase
@@ -144,7 +159,20 @@ def plan_course(request: CourseRequest) -> Course:
         slots = _plan_days(request, request.start)
     except _RuleBroken as broken:
         raise PlanError(f"{broken.rule}; {_first_working_start(request)}") from None
-    return _build_course(request, slots)
+    course = _build_course(request, slots)
+    from ketaplan.rules import violations  # the independent check; imports this module
+
+    broken_rules = violations(
+        course.sessions,
+        request.protocol,
+        request.calendar,
+        request.start,
+        every=request.every,
+        lozenge_every=request.lozenge_every,
+    )
+    if broken_rules:
+        raise PlanError(f"ketaplan refused its own plan, please report this: {broken_rules[0]}")
+    return course
 
 
 def _check_request(request: CourseRequest) -> None:
@@ -181,10 +209,12 @@ def _first_working_start(request: CourseRequest) -> str:
     for offset in range(1, SEARCH_DAYS + 1):
         start = request.start + timedelta(days=offset)
         try:
-            _plan_days(request, start)
+            slots = _plan_days(request, start)
         except _RuleBroken:
             continue
-        return f"the first start date that works is {start.isoformat()}"
+        # The course from `start` begins on its first open day: name that day, which
+        # gives the same course and is the date a coordinator would book.
+        return f"the first start date that works is {slots[0].day.isoformat()}"
     return f"no start date in the {SEARCH_DAYS} days after {request.start} works"
 
 
@@ -269,14 +299,16 @@ def _plan_weekly(
     for _ in range((phase.sessions or 0) // per_week):
         block_start = anchor + timedelta(days=7 * block)
         targets = [block_start + timedelta(days=(i * 7) // per_week) for i in range(per_week)]
-        days = _best_in_block(phase, calendar, block_start, targets, prev)
+        # The blocks count from the phase's first session, so block 0 starts with it.
+        fixed = anchor if block_start == anchor else None
+        days = _best_in_block(phase, calendar, block_start, targets, prev, fixed)
         if days is None:
             raise _RuleBroken(
                 f"{phase.name} needs {per_week} session(s) in the week from {block_start}, "
                 f"{phase.min_gap_days} to {phase.max_gap_days} days apart; the clinic's "
                 "open days that week do not allow it"
             )
-        usual = _best_in_block(phase, usual_calendar, block_start, targets, prev) or days
+        usual = _best_in_block(phase, usual_calendar, block_start, targets, prev, fixed) or days
         for day, usual_day in zip(days, usual, strict=True):
             number = len(slots) + 1
             slots.append(_Slot(day, phase, number, _moved_note(calendar, day, usual_day)))
@@ -291,13 +323,17 @@ def _best_in_block(
     block_start: date,
     targets: list[date],
     prev: date | None,
+    first: date | None,
 ) -> tuple[date, ...] | None:
-    """The open days of one 7-day block nearest their targets that keep the gaps."""
+    """The open days of one 7-day block nearest their targets that keep the gaps
+    (starting on `first` when given)."""
     week = [block_start + timedelta(days=i) for i in range(7)]
     open_days = [d for d in week if calendar.is_open(d)]
     best: tuple[date, ...] | None = None
     best_cost = 0
     for days in combinations(open_days, len(targets)):
+        if first is not None and days[0] != first:
+            continue
         chain = ((prev,) if prev else ()) + days
         if not all(
             phase.min_gap_days <= (b - a).days <= phase.max_gap_days for a, b in pairwise(chain)
@@ -403,7 +439,7 @@ def local_start(day: date, at: time, zone: ZoneInfo) -> tuple[datetime, str | No
 
 def session_uid(patient: str, protocol: str, start: date, phase: str, number: int) -> str:
     key = "\x1f".join((patient, protocol, start.isoformat(), phase, str(number)))
-    return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}@ketaplan"
+    return f"{_sha256(key.encode()).hexdigest()[:32]}@ketaplan"
 
 
 def _build_course(request: CourseRequest, slots: list[_Slot]) -> Course:

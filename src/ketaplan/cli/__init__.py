@@ -4,18 +4,40 @@ line on stderr and a named exit code, never a traceback."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
 
-from ketaplan.cli import plan as _plan  # noqa: F401  (registers its commands)
 from ketaplan.cli.app import app
 from ketaplan.errors import ExitCode, KetaplanError
+
+# Which module registers each command. Only the invoked command's module is imported, so
+# `ketaplan plan` never pays for the book's or the screening's imports; help and unknown
+# commands import them all.
+COMMAND_MODULES = {
+    "plan": "ketaplan.cli.plan",
+    "protocols": "ketaplan.cli.plan",
+    "screen": "ketaplan.cli.screen",
+    "book": "ketaplan.cli.book",
+    "agenda": "ketaplan.cli.book",
+    "export": "ketaplan.cli.book",
+}
+
+
+def load_commands(argv: list[str] | None = None) -> None:
+    """Register the command that `argv` invokes, or every command."""
+    args = sys.argv[1:] if argv is None else argv
+    name = next((a for a in args if not a.startswith("-")), None)
+    wanted = [COMMAND_MODULES[name]] if name in COMMAND_MODULES else COMMAND_MODULES.values()
+    for module in dict.fromkeys(wanted):
+        importlib.import_module(module)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ketaplan; returns the exit code."""
     try:
+        load_commands(argv)
         result = app(args=argv, prog_name="ketaplan", standalone_mode=False)
     except KetaplanError as exc:
         return _fail(str(exc), exc.exit_code)

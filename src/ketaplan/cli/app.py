@@ -13,3 +13,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@app.callback()
+def ketaplan() -> None:
+    """Plan, book and export ketamine treatment courses.
+
+    Example: ketaplan plan --start 2026-12-07 --patient P-001
+    """
+    # A callback keeps `ketaplan` a group of commands even when only the invoked
+    # command's module is loaded (see cli/__init__.py).

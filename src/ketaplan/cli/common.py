@@ -36,22 +36,28 @@ ConfigOpt = Annotated[
     Path | None,
     typer.Option(
         "--config",
+        metavar="FILE",
         help="Clinic config file (default: ./ketaplan.toml).",
         show_default=False,
         dir_okay=False,
     ),
 ]
-FormatOpt = Annotated[str, typer.Option("--format", help="table, json or csv.")]
+FormatOpt = Annotated[str, typer.Option("--format", metavar="FORMAT", help="table, json or csv.")]
 PatientOpt = Annotated[
-    str, typer.Option("--patient", help="The patient's code, e.g. P-001: never a name.")
+    str,
+    typer.Option("--patient", metavar="CODE", help="The patient's code, e.g. P-001: never a name."),
 ]
 StartOpt = Annotated[
-    str, typer.Option("--start", help="First possible day: YYYY-MM-DD, today or tomorrow.")
+    str,
+    typer.Option(
+        "--start", metavar="DATE", help="First possible day: YYYY-MM-DD, today or tomorrow."
+    ),
 ]
 ProtocolOpt = Annotated[
     str | None,
     typer.Option(
         "--protocol",
+        metavar="NAME|FILE",
         help="iv, im, esketamine, lozenge, or a FILE.toml (default: the clinic's, else iv).",
         show_default=False,
     ),
@@ -59,13 +65,17 @@ ProtocolOpt = Annotated[
 TimeOpt = Annotated[
     str | None,
     typer.Option(
-        "--time", help="Local time HH:MM (default: the clinic's, else 09:00).", show_default=False
+        "--time",
+        metavar="HH:MM",
+        help="Local time HH:MM (default: the clinic's, else 09:00).",
+        show_default=False,
     ),
 ]
 ZoneOpt = Annotated[
     str | None,
     typer.Option(
         "--tz",
+        metavar="ZONE",
         help="IANA time zone (default: the clinic's, else the system's).",
         show_default=False,
     ),
@@ -74,18 +84,25 @@ DaysOpt = Annotated[
     str | None,
     typer.Option(
         "--days",
+        metavar="DAYS",
         help="Open weekdays, e.g. mon,wed,fri or mon-fri (default: the clinic's, else mon-fri).",
         show_default=False,
     ),
 ]
 ClosedOpt = Annotated[
     list[str] | None,
-    typer.Option("--closed", help="A closed DATE or DATE..DATE; repeatable.", show_default=False),
+    typer.Option(
+        "--closed",
+        metavar="DATE[..DATE]",
+        help="A closed DATE or DATE..DATE; repeatable.",
+        show_default=False,
+    ),
 ]
 HolidaysOpt = Annotated[
     str | None,
     typer.Option(
         "--holidays",
+        metavar="CC[-SUB]",
         help="Public holidays of a country: CC or CC-SUBDIV, e.g. DE-BY.",
         show_default=False,
     ),
@@ -94,6 +111,7 @@ EveryOpt = Annotated[
     str | None,
     typer.Option(
         "--maintenance-every",
+        metavar="INTERVALS",
         help="Maintenance gap, e.g. 4w, or a taper 2w,3w,4w,6w (the last repeats).",
         show_default=False,
     ),
@@ -101,13 +119,17 @@ EveryOpt = Annotated[
 SessionsOpt = Annotated[
     str | None,
     typer.Option(
-        "--maintenance-sessions", help="How many maintenance sessions.", show_default=False
+        "--maintenance-sessions",
+        metavar="N",
+        help="How many maintenance sessions.",
+        show_default=False,
     ),
 ]
 UntilOpt = Annotated[
     str | None,
     typer.Option(
         "--until",
+        metavar="DATE",
         help="Maintenance sessions up to this date instead of a count.",
         show_default=False,
     ),
@@ -116,6 +138,7 @@ LozengesOpt = Annotated[
     str | None,
     typer.Option(
         "--lozenges",
+        metavar="INTERVAL",
         help="Add home lozenge doses between maintenance visits, e.g. 3d.",
         show_default=False,
     ),
@@ -123,7 +146,7 @@ LozengesOpt = Annotated[
 
 
 def load_clinic(config: Path | None) -> ClinicConfig:
-    return load_config(find_config(config, Path.cwd()))
+    return load_config(find_config(config, Path()))
 
 
 def check_format(value: str) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import fields
+from datetime import UTC, datetime
+from typing import Annotated
 
 import typer
 
@@ -30,6 +33,17 @@ from ketaplan.cli.render import console, print_course
 from ketaplan.protocols import BUILTIN, Phase, get_protocol
 from ketaplan.schedule import plan_course
 
+IcsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ics",
+        metavar="PATH",
+        help="Also write the course as an .ics calendar file; - writes it to stdout "
+        "instead of the table.",
+        show_default=False,
+    ),
+]
+
 
 @app.command()
 def plan(
@@ -47,6 +61,7 @@ def plan(
     lozenges: LozengesOpt = None,
     fmt: FormatOpt = "table",
     config: ConfigOpt = None,
+    ics: IcsOpt = None,
 ) -> None:
     """Plan a patient's whole course and print it.
 
@@ -69,7 +84,23 @@ def plan(
         until=until,
         lozenges=lozenges,
     )
-    print_course(plan_course(request), fmt)
+    # Before planning, so that a bad SOURCE_DATE_EPOCH is reported as the usage error it is.
+    stamp = _ics_stamp() if ics is not None else None
+    course = plan_course(request)
+    if ics is not None and stamp is not None:
+        from ketaplan.files import write_atomic
+        from ketaplan.ics import course_calendar
+
+        write_atomic(ics, course_calendar(course, clinic, stamp=stamp))
+    if ics != "-":
+        print_course(course, fmt)
+
+
+def _ics_stamp() -> datetime:
+    """DTSTAMP: SOURCE_DATE_EPOCH makes exports byte-identical; else the time of export."""
+    from ketaplan.ics import stamp_from_epoch
+
+    return stamp_from_epoch(os.environ.get("SOURCE_DATE_EPOCH"), datetime.now(UTC))
 
 
 protocols_app = typer.Typer(
@@ -93,7 +124,7 @@ def protocols(ctx: typer.Context) -> None:
     from rich.table import Table
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("Name", "Route", "Phases", "Source"):
+    for column in ("Name", "Treatment", "Phases", "Source"):
         table.add_column(column)
     for p in BUILTIN.values():
         phases = ", ".join(
@@ -128,7 +159,9 @@ def protocols_show(name: str = typer.Argument(help="A built-in name or a FILE.to
             if value in (None, ()) and field.name != "sessions":
                 continue
             shown = _show_value(field.name, value)
-            table.add_row(phase.name, field.name, shown, phase.source_of(field.name) or "ketaplan")
+            table.add_row(
+                phase.name, field.name, shown, phase.source_of(field.name) or "ketaplan default"
+            )
     out.print(table)
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sys
 from typing import Any
 
@@ -15,7 +12,8 @@ def console(*, stderr: bool = False) -> Any:
     """A Rich console: colour only on a terminal and never with NO_COLOR (Rich reads both)."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    # No markup or emoji: everything printed is plain text, patient codes included.
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, markup=False, emoji=False)
 
 
 def course_json(course: Course) -> dict[str, Any]:
@@ -54,6 +52,9 @@ CSV_HEADER = (
 
 
 def course_csv(course: Course) -> str:
+    import csv
+    import io
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
@@ -99,6 +100,8 @@ def _phase_label(s: Session) -> str:
 
 def print_course(course: Course, fmt: str) -> None:
     if fmt == "json":
+        import json
+
         sys.stdout.write(json.dumps(course_json(course), indent=2, ensure_ascii=False) + "\n")
         return
     if fmt == "csv":
@@ -111,14 +114,12 @@ def print_course(course: Course, fmt: str) -> None:
     for line in summary_lines(course):
         out.print(line, markup=False)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("#", justify="right")
-    table.add_column("Phase")
-    table.add_column("Day")
-    table.add_column("Date")
-    table.add_column("Time")
-    table.add_column("Gap", justify="right")
-    table.add_column("Where")
-    table.add_column("Note", overflow="fold")
+    # Home doses are phase "home", so the phase says where; the note takes the rest.
+    for column in ("#", "Phase", "Day", "Date", "Time", "Gap"):
+        table.add_column(
+            column, no_wrap=True, justify="right" if column in ("#", "Gap") else "left"
+        )
+    table.add_column("Note", ratio=1)
     for s in course.sessions:
         table.add_row(
             str(s.number),
@@ -127,7 +128,6 @@ def print_course(course: Course, fmt: str) -> None:
             s.day.isoformat(),
             f"{s.start:%H:%M}",
             "" if s.gap_days is None else f"{s.gap_days}d",
-            s.location,
             s.note or "",
         )
     out.print(table)

@@ -1,0 +1,181 @@
+"""`ketaplan screen`: the intake screening questions, asked one by one or read from a file.
+
+ketaplan supports the clinician's decision and makes none: the command prints what the
+answers list (contraindications, criteria not met) and decides nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+
+from ketaplan.cli.app import app
+from ketaplan.cli.common import (
+    ConfigOpt,
+    PatientOpt,
+    check_patient,
+    clinic_zone,
+    load_clinic,
+    today_in,
+)
+from ketaplan.cli.render import console
+from ketaplan.errors import UsageError
+from ketaplan.parsing import parse_date
+from ketaplan.screening import (
+    MAX_COUNT,
+    NOTE,
+    QUESTIONS,
+    ScreeningResult,
+    evaluate,
+    read_answers,
+)
+
+SCREEN_FORMATS = ("table", "json")
+EXAMPLE_ANSWERS = "examples/screening-answers.toml"
+
+AnswersOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--answers",
+        help="Answers as TOML, one `key = true|false|number` a question, for scripted use.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+DateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date",
+        help="Day the answers were given: YYYY-MM-DD or today (default: today).",
+        show_default=False,
+    ),
+]
+ScreenFormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+
+
+@app.command()
+def screen(
+    patient: PatientOpt,
+    answers: AnswersOpt = None,
+    on: DateOpt = None,
+    fmt: ScreenFormatOpt = "table",
+    config: ConfigOpt = None,
+) -> None:
+    """Ask the eligibility and contraindication questions and print what they list.
+
+    Asked one by one on a terminal, read from --answers FILE.toml in scripts.
+
+    Every question must be answered: nothing defaults to no.
+
+    ketaplan supports the clinician's decision and makes none.
+
+    Example: ketaplan screen --patient P-001 --answers examples/screening-answers.toml
+    """
+    if fmt not in SCREEN_FORMATS:
+        raise UsageError(f"--format {fmt!r} is not one of {', '.join(SCREEN_FORMATS)}")
+    result = take_screening(
+        patient=patient,
+        answers_file=answers,
+        on=on,
+        config=config,
+        interactive=sys.stdin.isatty(),
+    )
+    print_screening(result, fmt)
+
+
+def take_screening(
+    *,
+    patient: str,
+    answers_file: Path | None,
+    on: str | None,
+    config: Path | None,
+    interactive: bool,
+    stream: TextIO | None = None,
+) -> ScreeningResult:
+    """Check the options, take the answers (file, else prompts) and evaluate them.
+
+    Everything that can be wrong with the options is refused before the first question
+    is asked. Returns the result for the caller to print, and later to store.
+    """
+    code = check_patient(patient)
+    today = today_in(clinic_zone(None, load_clinic(config)))
+    day = parse_date(on, what="--date", today=today) if on else today
+    if day > today:
+        raise UsageError(
+            f"--date {day} is after today ({today}); a screening records answers already given"
+        )
+    if answers_file is not None:
+        return evaluate(code, read_answers(answers_file), day, where=str(answers_file))
+    if not interactive:
+        raise UsageError(
+            "not a terminal, so the questions cannot be asked; give --answers FILE.toml "
+            f"(see {EXAMPLE_ANSWERS})"
+        )
+    return evaluate(code, prompt_answers(console(stderr=True), stream=stream), day)
+
+
+def prompt_answers(out: Any, *, stream: TextIO | None = None) -> dict[str, object]:
+    """Ask every question in order on the Rich console `out`; no question has a default.
+
+    `stream` is where answers are read from (default: stdin).
+    """
+    from rich.prompt import Confirm, IntPrompt
+    from rich.text import Text
+
+    out.print(f"{len(QUESTIONS)} questions; {NOTE}", markup=False)
+    answers: dict[str, object] = {}
+    for number, question in enumerate(QUESTIONS, 1):
+        prompt = Text(f"{number}. {question.text}")
+        if question.kind == "yes_no":
+            answers[question.key] = Confirm.ask(prompt, console=out, stream=stream)
+            continue
+        while True:
+            value = IntPrompt.ask(prompt, console=out, stream=stream)
+            if 0 <= value <= MAX_COUNT:
+                answers[question.key] = value
+                break
+            out.print(f"Please enter a whole number from 0 to {MAX_COUNT}", markup=False)
+    return answers
+
+
+def screening_json(result: ScreeningResult) -> dict[str, Any]:
+    """The documented JSON form of a screening result."""
+    return {
+        "patient": result.patient,
+        "date": result.date.isoformat(),
+        "summary": result.summary,
+        "contraindicated": result.contraindicated,
+        "contraindications": [{"key": f.key, "name": f.name} for f in result.contraindications],
+        "unmet_criteria": [{"key": f.key, "name": f.name} for f in result.unmet_criteria],
+        "answers": dict(result.screening.answers),
+        "note": NOTE,
+    }
+
+
+def print_screening(result: ScreeningResult, fmt: str) -> None:
+    if fmt == "json":
+        sys.stdout.write(json.dumps(screening_json(result), indent=2, ensure_ascii=False) + "\n")
+        return
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    out = console()
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Question", overflow="fold")
+    table.add_column("Answer")
+    for question in QUESTIONS:
+        table.add_row(Text(question.text), _shown(result.screening.answer(question.key)))
+    out.print(table)
+    for line in result.lines():
+        out.print(line, markup=False)
+
+
+def _shown(value: bool | int) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

@@ -1,0 +1,117 @@
+"""Esketamine REMS: enrollment before the first treatment, and a patient monitoring form
+after every session, due within 7 calendar days (`shared/PROTOCOLS.md`, esketamine).
+
+Due dates are calendar dates in the clinic's zone: the session's local date plus 7 days.
+They are never computed as 7 x 24 hours from an instant, which would land on the wrong
+day across a clock change, or from a UTC date, which is the previous or next day for
+early or late sessions far from Greenwich.
+
+Pure: no clock, no store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ketaplan.errors import KetaplanError
+from ketaplan.schedule import Course
+
+FORM_DUE_DAYS = 7
+WEEK_DAYS = 7
+
+
+class RemsError(KetaplanError):
+    """An esketamine course cannot be booked: the REMS enrollment is missing or too late."""
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """A patient's esketamine REMS enrollment, as the clinic records it.
+
+    Attributes:
+        patient: the patient's code, never a name.
+        enrolled_on: the day the patient was enrolled; on or before the first treatment.
+    """
+
+    patient: str
+    enrolled_on: date
+
+
+@dataclass(frozen=True)
+class MonitoringForm:
+    """A REMS patient monitoring form owed for one esketamine session.
+
+    Attributes:
+        patient: the patient's code.
+        session_uid: the session's stable uid; a marker's uid derives from it.
+        session_day: the session's date in the clinic's zone.
+        due: the last day the form is due: `session_day` plus 7 calendar days; the
+            staff calendar's all-day marker falls on this date.
+    """
+
+    patient: str
+    session_uid: str
+    session_day: date
+    due: date
+
+
+def form_due_date(session_day: date) -> date:
+    """The day a session's monitoring form is due: the session's local date plus 7 days."""
+    return session_day + timedelta(days=FORM_DUE_DAYS)
+
+
+def _local_day(start: datetime, zone: ZoneInfo) -> date:
+    # A session's date is the clinic's, whatever zone its start was handed over in.
+    return start.astimezone(zone).date()
+
+
+def monitoring_forms(course: Course) -> tuple[MonitoringForm, ...]:
+    """One form per clinic session of an esketamine course; none for other routes."""
+    if course.protocol.route != "esketamine":
+        return ()
+    zone = ZoneInfo(course.zone)
+    days = ((s.uid, _local_day(s.start, zone)) for s in course.clinic_sessions)
+    return tuple(MonitoringForm(course.patient, uid, day, form_due_date(day)) for uid, day in days)
+
+
+def forms_due(forms: Iterable[MonitoringForm], week_start: date) -> list[MonitoringForm]:
+    """The forms due in the 7 days from `week_start` (inclusive), by due date, then
+    patient and session day.
+
+    `forms` are those of the sessions that took or will take place (`monitoring_forms`
+    of each booked course); the caller leaves out cancelled sessions.
+    """
+    week_end = week_start + timedelta(days=WEEK_DAYS)
+    return sorted(
+        (f for f in forms if week_start <= f.due < week_end),
+        key=lambda f: (f.due, f.patient, f.session_day, f.session_uid),
+    )
+
+
+def require_enrollment(course: Course, enrollment: Enrollment | None) -> None:
+    """Refuse an esketamine course whose patient is not enrolled on or before the day of
+    its first clinic session. Other routes need no enrollment."""
+    if course.protocol.route != "esketamine" or not course.clinic_sessions:
+        return
+    patient = course.patient
+    first = _local_day(course.clinic_sessions[0].start, ZoneInfo(course.zone))
+    if enrollment is None:
+        raise RemsError(
+            f"esketamine needs REMS enrollment before the first treatment ({first}), and "
+            f"none is recorded for patient {patient}; record it with "
+            f"`ketaplan rems enroll {patient} --date DATE`"
+        )
+    if enrollment.patient != patient:
+        raise RemsError(
+            f"the REMS enrollment given is for patient {enrollment.patient}, "
+            f"not for patient {patient}"
+        )
+    if enrollment.enrolled_on > first:
+        raise RemsError(
+            f"patient {patient} was enrolled in the esketamine REMS on "
+            f"{enrollment.enrolled_on}, after the first treatment on {first}; the patient "
+            "must be enrolled on or before the day of the first treatment"
+        )

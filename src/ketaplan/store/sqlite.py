@@ -1,0 +1,422 @@
+"""The clinic book in one local SQLite file: no server to start.
+
+Safe with several coordinators at once: WAL mode (readers never wait for the writer), a
+busy timeout (a second writer waits instead of failing), and every booking in one
+`BEGIN IMMEDIATE` transaction, so the capacity it reads cannot change before it writes.
+
+A ketaplan book is marked with `PRAGMA application_id`; `PRAGMA user_version` is the
+number of migrations applied, each also recorded in `schema_migrations`. A file that is
+not a ketaplan book, or was written by a newer ketaplan, is refused before anything is
+written to it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from ketaplan.booking import ChairUse
+from ketaplan.errors import BookError
+from ketaplan.protocols import Location
+from ketaplan.store import (
+    CourseRecord,
+    NewCourse,
+    NewSession,
+    SessionRecord,
+    SessionStatus,
+)
+
+# "KTPL": marks the file as a ketaplan book.
+APPLICATION_ID = 0x4B54504C
+BUSY_SECONDS = 30.0
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# Numbered migrations, applied in order and never edited once released: a schema change
+# is one more entry at the end.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: courses and their sessions, one row per session.
+    (
+        """CREATE TABLE courses (
+            id INTEGER PRIMARY KEY,
+            patient TEXT NOT NULL,
+            protocol TEXT NOT NULL,
+            title TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            start_date TEXT NOT NULL,
+            zone TEXT NOT NULL,
+            active INTEGER NOT NULL CHECK (active IN (0, 1)),
+            created_utc TEXT NOT NULL
+        )""",
+        # At most one active course per patient, whatever the code above does.
+        "CREATE UNIQUE INDEX courses_active_patient ON courses (patient) WHERE active = 1",
+        "CREATE INDEX courses_patient ON courses (patient)",
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            course_id INTEGER NOT NULL REFERENCES courses (id),
+            uid TEXT NOT NULL,
+            sequence INTEGER NOT NULL DEFAULT 0,
+            number INTEGER NOT NULL,
+            phase TEXT NOT NULL,
+            phase_number INTEGER NOT NULL,
+            phase_total INTEGER NOT NULL,
+            location TEXT NOT NULL CHECK (location IN ('clinic', 'home')),
+            start_utc TEXT NOT NULL,
+            end_utc TEXT NOT NULL,
+            zone TEXT NOT NULL,
+            chair INTEGER CHECK ((location = 'clinic') = (chair IS NOT NULL)),
+            status TEXT NOT NULL
+                CHECK (status IN ('booked', 'attended', 'missed', 'cancelled')),
+            note TEXT,
+            CHECK (end_utc > start_utc)
+        )""",
+        "CREATE INDEX sessions_start ON sessions (start_utc)",
+        "CREATE INDEX sessions_course ON sessions (course_id, number)",
+        "CREATE INDEX sessions_uid ON sessions (uid)",
+        # A calendar uid names one live session; cancelled rows keep theirs for history.
+        "CREATE UNIQUE INDEX sessions_live_uid ON sessions (uid) WHERE status <> 'cancelled'",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_SESSION_COLUMNS = """s.id, s.course_id, c.patient, c.title, s.uid, s.sequence, s.number,
+    s.phase, s.phase_number, s.phase_total, s.location, s.start_utc, s.end_utc, s.zone,
+    s.chair, s.status, s.note"""
+_COURSE_COLUMNS = """id, patient, protocol, title, definition, start_date, zone,
+    created_utc, active"""
+
+
+def utc_text(moment: datetime) -> str:
+    """Stored form of an instant: UTC, whole seconds, sortable as text."""
+    if moment.tzinfo is None:
+        raise ValueError("the book stores aware datetimes only")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _local(text: str, zone: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(_zone(zone))
+
+
+class SqliteBook:
+    """A clinic book in an SQLite file (see the module docstring)."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self._path = path
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True) -> SqliteBook:
+        _check_file(path, create=create)
+        try:
+            db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise BookError(f"cannot open the book {path}: {exc}") from None
+        try:
+            _check_identity(db, path)
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            # Up to 64 MiB of page cache (used only as needed): a large roster inserts
+            # into uid indexes at random places, and the 2 MiB default thrashes.
+            db.execute("PRAGMA cache_size = -65536")
+            _migrate(db)
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise BookError(f"cannot open the book {path}: {exc}") from None
+        except BaseException:
+            db.close()
+            raise
+        return cls(db, path)
+
+    @property
+    def location(self) -> str:
+        return str(self._path)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def active_course(self, patient: str) -> CourseRecord | None:
+        return _active_course(self._db, patient)
+
+    def course_sessions(self, course_id: int) -> list[SessionRecord]:
+        rows = self._db.execute(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions s JOIN courses c ON c.id = s.course_id "
+            "WHERE s.course_id = ? ORDER BY s.number, s.id",
+            (course_id,),
+        )
+        return [_session(row) for row in rows]
+
+    def sessions_between(
+        self, first: datetime, last: datetime, *, location: Location | None = None
+    ) -> list[SessionRecord]:
+        where = "s.start_utc >= ? AND s.start_utc < ?"
+        params: list[Any] = [utc_text(first), utc_text(last)]
+        if location is not None:
+            where += " AND s.location = ?"
+            params.append(location)
+        rows = self._db.execute(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions s JOIN courses c ON c.id = s.course_id "
+            f"WHERE {where} ORDER BY s.start_utc, s.chair, c.patient, s.number, s.id",
+            params,
+        )
+        return [_session(row) for row in rows]
+
+    @contextmanager
+    def writing(self) -> Iterator[SqliteWriter]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise BookError(_busy_message(self._path, exc)) from None
+        try:
+            yield SqliteWriter(self._db)
+            self._db.execute("COMMIT")
+        except sqlite3.IntegrityError as exc:
+            self._db.execute("ROLLBACK")
+            raise BookError(f"the book refused the change, nothing was booked: {exc}") from None
+        except sqlite3.OperationalError as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise BookError(_busy_message(self._path, exc)) from None
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+
+class SqliteWriter:
+    """The writes of one `BEGIN IMMEDIATE` transaction."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    def active_course(self, patient: str) -> CourseRecord | None:
+        return _active_course(self._db, patient)
+
+    def chairs_held(self, first: datetime, last: datetime) -> list[ChairUse]:
+        rows = self._db.execute(
+            "SELECT start_utc, end_utc, chair FROM sessions "
+            "WHERE start_utc >= ? AND start_utc < ? AND location = 'clinic' "
+            "AND status <> 'cancelled'",
+            (utc_text(first), utc_text(last)),
+        )
+        parse = datetime.fromisoformat
+        return [ChairUse(parse(start), parse(end), chair) for start, end, chair in rows]
+
+    def add_course(self, course: NewCourse, sessions: Sequence[NewSession]) -> CourseRecord:
+        cursor = self._db.execute(
+            "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, "
+            "active, created_utc) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+            (
+                course.patient,
+                course.protocol,
+                course.title,
+                course.definition,
+                course.start.isoformat(),
+                course.zone,
+                utc_text(course.created),
+            ),
+        )
+        course_id = cast(int, cursor.lastrowid)
+        revisions = self._revisions([s.uid for s in sessions])
+        try:
+            self._db.executemany(
+                "INSERT INTO sessions (course_id, uid, sequence, number, phase, phase_number, "
+                "phase_total, location, start_utc, end_utc, zone, chair, status, note) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?)",
+                [
+                    (
+                        course_id,
+                        s.uid,
+                        revisions.get(s.uid, -1) + 1,
+                        s.number,
+                        s.phase,
+                        s.phase_number,
+                        s.phase_total,
+                        s.location,
+                        utc_text(s.start),
+                        utc_text(s.end),
+                        course.zone,
+                        s.chair,
+                        s.note,
+                    )
+                    for s in sessions
+                ],
+            )
+        except sqlite3.IntegrityError:
+            raise BookError(
+                f"{course.patient}: a session of this course (same protocol and start date) "
+                "is already booked and not cancelled; choose another start date"
+            ) from None
+        return CourseRecord(
+            id=course_id,
+            patient=course.patient,
+            protocol=course.protocol,
+            title=course.title,
+            definition=course.definition,
+            start=course.start,
+            zone=course.zone,
+            created=course.created,
+            active=True,
+        )
+
+    def cancel_course(self, course_id: int, since: datetime) -> int:
+        cursor = self._db.execute(
+            "UPDATE sessions SET status = 'cancelled', sequence = sequence + 1 "
+            "WHERE course_id = ? AND status = 'booked' AND start_utc >= ?",
+            (course_id, utc_text(since)),
+        )
+        self._db.execute("UPDATE courses SET active = 0 WHERE id = ?", (course_id,))
+        return cursor.rowcount
+
+    def _revisions(self, uids: list[str]) -> dict[str, int]:
+        """The highest calendar revision of each uid already in the book."""
+        found: dict[str, int] = {}
+        for i in range(0, len(uids), 500):
+            chunk = uids[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT uid, MAX(sequence) FROM sessions WHERE uid IN ({marks}) GROUP BY uid",
+                chunk,
+            )
+            found.update({uid: int(seq) for uid, seq in rows})
+        return found
+
+
+def _active_course(db: sqlite3.Connection, patient: str) -> CourseRecord | None:
+    row = db.execute(
+        f"SELECT {_COURSE_COLUMNS} FROM courses WHERE patient = ? AND active = 1", (patient,)
+    ).fetchone()
+    if row is None:
+        return None
+    course_id, code, protocol, title, definition, start, zone, created, active = row
+    return CourseRecord(
+        id=course_id,
+        patient=code,
+        protocol=protocol,
+        title=title,
+        definition=definition,
+        start=date.fromisoformat(start),
+        zone=zone,
+        created=datetime.fromisoformat(created),
+        active=bool(active),
+    )
+
+
+def _session(row: tuple[Any, ...]) -> SessionRecord:
+    (sid, course_id, patient, title, uid, sequence, number, phase, phase_number, phase_total) = row[
+        :10
+    ]
+    location, start, end, zone, chair, status, note = row[10:]
+    return SessionRecord(
+        id=sid,
+        course_id=course_id,
+        patient=patient,
+        title=title,
+        uid=uid,
+        sequence=sequence,
+        number=number,
+        phase=phase,
+        phase_number=phase_number,
+        phase_total=phase_total,
+        location=cast(Location, location),
+        start=_local(start, zone),
+        end=_local(end, zone),
+        zone=zone,
+        chair=chair,
+        status=cast(SessionStatus, status),
+        note=note,
+    )
+
+
+def _check_file(path: Path, *, create: bool) -> None:
+    """Refuse what is plainly not a book by its first bytes, before SQLite touches it."""
+    if path.is_dir():
+        raise BookError(f"the book {path} is a directory, not a ketaplan book")
+    if not path.exists():
+        if not create:
+            raise BookError(f"there is no clinic book at {path} yet; `ketaplan book` creates it")
+        if not path.parent.is_dir():
+            raise BookError(f"cannot create the book {path}: the directory does not exist")
+        return
+    try:
+        with path.open("rb") as file:
+            header = file.read(100)
+    except OSError as exc:
+        raise BookError(f"cannot read the book {path}: {exc.strerror or exc}") from None
+    if not header:
+        return  # an empty file: a new book
+    if not header.startswith(_SQLITE_MAGIC):
+        raise BookError(f"{path} is not a ketaplan book (not an SQLite database); left untouched")
+    application_id = int.from_bytes(header[68:72], "big")
+    if application_id not in (0, APPLICATION_ID):
+        raise BookError(
+            f"{path} is another program's SQLite database, not a ketaplan book; left untouched"
+        )
+
+
+def _check_identity(db: sqlite3.Connection, path: Path) -> None:
+    """Only reads: a foreign or newer file is refused before anything is written."""
+    application_id = db.execute("PRAGMA application_id").fetchone()[0]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if application_id == 0:
+        if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise BookError(
+                f"{path} is another program's SQLite database, not a ketaplan book; left untouched"
+            )
+        return
+    if application_id != APPLICATION_ID:
+        raise BookError(
+            f"{path} is another program's SQLite database, not a ketaplan book; left untouched"
+        )
+    if version > SCHEMA_VERSION:
+        raise BookError(
+            f"the book {path} was written by a newer ketaplan (book version {version}; this "
+            f"ketaplan reads up to {SCHEMA_VERSION}); left untouched: upgrade ketaplan"
+        )
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have migrated while this one waited for the lock.
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(f"book version {version} is newer than this ketaplan")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, applied_utc TEXT NOT NULL)"
+        )
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[number - 1]:
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO schema_migrations (version, applied_utc) "
+                "VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                (number,),
+            )
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _busy_message(path: Path, exc: sqlite3.OperationalError) -> str:
+    if "locked" in str(exc) or "busy" in str(exc):
+        return (
+            f"the book {path} is busy: another ketaplan has been writing to it for "
+            f"{BUSY_SECONDS:.0f} seconds; nothing was booked, try again"
+        )
+    return f"cannot write the book {path}, nothing was booked: {exc}"

@@ -1,0 +1,382 @@
+"""`ketaplan book`, `agenda` and `export`: exact output, refusals, rosters, two
+coordinators at once, and calendars with the book's UIDs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from datetime import date
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+
+from tests.clirun import Result, run
+
+CLINIC = """[clinic]
+name = "Lakeside"
+timezone = "Europe/Berlin"
+chairs = 1
+hours = "08:00-12:00"
+"""
+START = "2030-01-07"  # a Monday, so that "in the past" never applies
+
+
+@pytest.fixture(autouse=True)
+def _clinic(tmp_path: Path) -> None:
+    (tmp_path / "ketaplan.toml").write_text(CLINIC, encoding="utf-8")
+
+
+def book(capsys: pytest.CaptureFixture[str], patient: str, *args: str) -> Result:
+    return run(
+        capsys,
+        "book",
+        "--patient",
+        patient,
+        "--start",
+        START,
+        "--time",
+        "09:00",
+        "--maintenance-sessions",
+        "1",
+        "--book",
+        "book.sqlite",
+        *args,
+    )
+
+
+def agenda_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, object]]:
+    result = run(capsys, "agenda", "--book", "book.sqlite", "--format", "json", *args)
+    assert result.code == 0, result.err
+    sessions: list[dict[str, object]] = json.loads(result.out)["sessions"]
+    return sessions
+
+
+def test_book_prints_the_course_with_chairs(capsys: pytest.CaptureFixture[str]) -> None:
+    result = book(capsys, "P-001")
+    assert (result.code, result.err) == (0, "")
+    assert result.out == (
+        "Booked P-001: IV ketamine (iv), 7 sessions, 7 in clinic chairs · Europe/Berlin\n"
+        "Book: book.sqlite\n"
+        "                                                                     \n"
+        " #   Phase             Day   Date         Time          Chair   Note \n"
+        " ─────────────────────────────────────────────────────────────────── \n"
+        " 1   induction 1/6     Mon   2030-01-07   09:00-10:30   1            \n"
+        " 2   induction 2/6     Wed   2030-01-09   09:00-10:30   1            \n"
+        " 3   induction 3/6     Fri   2030-01-11   09:00-10:30   1            \n"
+        " 4   induction 4/6     Mon   2030-01-14   09:00-10:30   1            \n"
+        " 5   induction 5/6     Wed   2030-01-16   09:00-10:30   1            \n"
+        " 6   induction 6/6     Fri   2030-01-18   09:00-10:30   1            \n"
+        " 7   maintenance 1/1   Fri   2030-02-01   09:00-10:30   1            \n"
+        "                                                                     \n"
+        "Every session on its ideal date, at the preferred time where one was given.\n"
+    )
+
+
+def test_a_taken_chair_moves_the_next_patient_and_says_why(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    book(capsys, "P-001")
+    second = book(capsys, "P-002", "--format", "json")
+    notes = {s["note"] for s in json.loads(second.out)["courses"][0]["sessions"]}
+    assert notes == {"at 10:30, not 09:00: no chair free"}
+    third = book(capsys, "P-003", "--format", "json")
+    first = json.loads(third.out)["courses"][0]["sessions"][0]
+    assert (first["start"], first["note"]) == (
+        "2030-01-08T09:00:00+01:00",
+        "moved from Mon 2030-01-07 (fully booked)",
+    )
+
+
+def test_a_patient_with_an_active_course_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    book(capsys, "P-001")
+    result = book(capsys, "P-001")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        "Error: P-001: already has an active course (IV ketamine, start 2030-01-07); give "
+        "--replace to cancel its future sessions and book this one\n"
+    )
+
+
+def test_replace_cancels_the_old_courses_future_sessions_and_keeps_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    book(capsys, "P-001")
+    result = run(
+        capsys, "book", "--patient", "P-001", "--start", "2030-01-08", "--time", "10:00",
+        "--maintenance-sessions", "1", "--book", "book.sqlite", "--replace",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert result.out.endswith("Replaced the active course: 7 future sessions cancelled.\n")
+    sessions = agenda_json(capsys, "--from", "2030-01-07", "--to", "2030-01-09")
+    assert [(s["start"], s["status"]) for s in sessions] == [
+        ("2030-01-07T09:00:00+01:00", "cancelled"),
+        ("2030-01-08T10:00:00+01:00", "booked"),
+        ("2030-01-09T09:00:00+01:00", "cancelled"),
+    ]
+
+
+def test_agenda_lists_sessions_by_day_time_and_chair_with_utilization(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    book(capsys, "P-001")
+    book(capsys, "P-002")
+    result = run(capsys, "agenda", "--day", START, "--book", "book.sqlite")
+    assert (result.code, result.err) == (0, "")
+    assert result.out == (
+        "Agenda 2030-01-07 · Lakeside · 1 chair · Europe/Berlin\n"
+        "\n"
+        "Mon 2030-01-07 · 2 sessions · chairs 75% used\n"
+        "  Time         Chair  Patient  Session                         Status\n"
+        "  09:00-10:30  1      P-001    IV ketamine induction 1/6 (#1)  booked\n"
+        "  10:30-12:00  1      P-002    IV ketamine induction 1/6 (#1)  booked\n"
+    )
+
+
+def test_agenda_json_has_the_documented_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    book(capsys, "P-001")
+    (session,) = agenda_json(capsys, "--day", START)
+    assert list(session) == [
+        "patient", "number", "phase", "start", "end", "chair", "uid", "status",
+    ]  # fmt: skip
+    assert session["start"] == "2030-01-07T09:00:00+01:00"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--day", START, "--week", START], "give one of --day, --week or --from/--to, not "
+         "--day and --week"),
+        (["--from", START], "--from needs --to"),
+        (["--to", START], "--to needs --from"),
+        (["--from", "2030-01-08", "--to", START], "--to 2030-01-07 is before --from 2030-01-08"),
+        (["--week", "next"], "--week 'next' is not a date; use YYYY-MM-DD, today or tomorrow"),
+    ],
+)  # fmt: skip
+def test_agenda_refuses_bad_dates(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    result = run(capsys, "agenda", *args)
+    assert (result.code, result.out, result.err) == (2, "", f"Error: {message}\n")
+
+
+def test_agenda_without_a_book_says_so_and_creates_none(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    result = run(capsys, "agenda", "--book", "none.sqlite")
+    assert result.code == 1
+    assert result.err == (
+        "Error: there is no clinic book at none.sqlite yet; `ketaplan book` creates it\n"
+    )
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_a_file_that_is_not_a_book_is_refused_and_untouched(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "notes.sqlite").write_text("hello\n", encoding="utf-8")
+    result = book(capsys, "P-001", "--book", "notes.sqlite")
+    assert result.code == 1
+    assert result.err == (
+        "Error: notes.sqlite is not a ketaplan book (not an SQLite database); left untouched\n"
+    )
+    assert (tmp_path / "notes.sqlite").read_text(encoding="utf-8") == "hello\n"
+
+
+def test_the_book_is_found_by_option_then_environment_then_config(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "ketaplan.toml").write_text(CLINIC + '[book]\npath = "cfg.sqlite"\n', "utf-8")
+    args = ["book", "--start", START, "--maintenance-sessions", "1"]
+    run(capsys, *args, "--patient", "P-001")
+    assert (tmp_path / "book.sqlite").exists()  # KETAPLAN_BOOK, set by conftest
+    monkeypatch.delenv("KETAPLAN_BOOK")
+    run(capsys, *args, "--patient", "P-002")
+    assert (tmp_path / "cfg.sqlite").exists()
+    run(capsys, *args, "--patient", "P-003", "--book", "opt.sqlite")
+    assert (tmp_path / "opt.sqlite").exists()
+
+
+def test_a_start_in_the_past_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(capsys, "book", "--patient", "P-001", "--start", "2020-01-06")
+    assert result.code == 2
+    assert result.err.startswith("Error: --start 2020-01-06 is in the past; the book takes")
+
+
+ROSTER = "patient,protocol,start,time,days,maintenance_every\n"
+
+
+def test_a_roster_books_every_patient(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "r.csv").write_text(
+        ROSTER + f'P-001,iv,{START},09:00,,\nP-002,im,{START},09:00,"tue,thu",4w\n', "utf-8"
+    )
+    result = run(capsys, "book", "--roster", "r.csv", "--book", "book.sqlite")
+    assert result.code == 0, result.err
+    assert result.out == (
+        "Booked 2 patients from r.csv: 24 sessions, 24 in clinic chairs.\n"
+        "Book: book.sqlite\n"
+        "At the preferred time: 24 of 24 (100%) clinic sessions.\n"
+        "On the ideal date: 24 of 24 (100%) sessions.\n"
+    )
+    starts = [s["start"] for s in agenda_json(capsys, "--day", "2030-01-08")]
+    assert starts == ["2030-01-08T09:00:00+01:00"]  # P-002 comes on Tuesdays and Thursdays
+
+
+def test_a_roster_that_fails_half_way_books_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "long.toml").write_text(
+        'name = "long"\n[[phases]]\nname = "visit"\nsessions = 2\nmin_gap_days = 2\n'
+        "max_gap_days = 7\nchair_minutes = 300\n",
+        "utf-8",
+    )
+    (tmp_path / "r.csv").write_text(
+        ROSTER + f"P-001,iv,{START},,,\nP-002,long.toml,{START},,,\nP-003,iv,{START},,,\n",
+        "utf-8",
+    )
+    book(capsys, "P-000", "--start", "2030-03-04")
+    before = (tmp_path / "book.sqlite").read_bytes()
+    result = run(capsys, "book", "--roster", "r.csv", "--book", "book.sqlite")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        "Error: 1 of 3 courses cannot be booked, nothing was booked:\n"
+        "  line 3 (P-002): cannot book P-002: 120 days fully booked from 2030-01-07 to "
+        "2030-06-21; the clinic has no room for this course within 120 tries\n"
+    )
+    db = sqlite3.connect(tmp_path / "book.sqlite")
+    assert db.execute("SELECT DISTINCT patient FROM courses").fetchall() == [("P-000",)]
+    db.close()
+    assert len(before) > 0
+
+
+def test_a_bad_roster_reports_every_row_and_books_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "r.csv").write_text(ROSTER + "P-001,iv,someday,,,\nP-002,iv,2030-01-07,25:00,,\n")
+    result = run(capsys, "book", "--roster", "r.csv", "--book", "book.sqlite")
+    assert result.code == 2
+    assert result.err == (
+        "Error: r.csv: 2 problems, nothing was booked:\n"
+        "  line 2, column 3: start 'someday' is not a date; use YYYY-MM-DD, today or tomorrow\n"
+        "  line 3, column 4: time '25:00' is not a time; use 24-hour HH:MM, e.g. 09:30\n"
+    )
+    assert not (tmp_path / "book.sqlite").exists()
+
+
+def test_a_roster_takes_no_patient_options(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(capsys, "book", "--roster", "r.csv", "--time", "09:00")
+    assert (result.code, result.err) == (
+        2,
+        "Error: --roster takes each patient's options from the file; drop --time\n",
+    )
+
+
+def test_two_coordinators_booking_at_once_never_share_a_chair(tmp_path: Path) -> None:
+    (tmp_path / "ketaplan.toml").write_text(
+        CLINIC.replace("chairs = 1", "chairs = 4").replace("08:00-12:00", "08:00-18:00"), "utf-8"
+    )
+    for name in ("a", "b"):
+        rows = "".join(f"{name.upper()}-{i:03},iv,{START},09:00,,\n" for i in range(15))
+        (tmp_path / f"{name}.csv").write_text(ROSTER + rows, "utf-8")
+    env = {**os.environ, "KETAPLAN_BOOK": str(tmp_path / "shared.sqlite")}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ketaplan", "book", "--roster", f"{name}.csv"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for name in ("a", "b")
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err.decode()
+    db = sqlite3.connect(tmp_path / "shared.sqlite")
+    held = db.execute(
+        "SELECT chair, start_utc, end_utc FROM sessions WHERE status <> 'cancelled' "
+        "ORDER BY chair, start_utc"
+    ).fetchall()
+    assert db.execute("SELECT count(DISTINCT course_id) FROM sessions").fetchone()[0] == 30
+    for (chair_a, _, end_a), (chair_b, start_b, _) in pairwise(held):
+        assert chair_a != chair_b or end_a <= start_b, f"chair {chair_a} double-booked"
+
+
+def test_staff_export_carries_patient_chair_and_the_books_uids(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    book(capsys, "P-001")
+    result = run(
+        capsys, "export", "--staff", "--ics", "staff.ics", "--book", "book.sqlite",
+        "--from", START, "--to", "2030-01-09",
+    )  # fmt: skip
+    assert (result.code, result.out, result.err) == (0, "", "Wrote 2 events to staff.ics\n")
+    calendar = Calendar.from_ical((tmp_path / "staff.ics").read_bytes())
+    events = calendar.walk("VEVENT")
+    assert [str(e["SUMMARY"]) for e in events] == [
+        "IV ketamine 1/6 · induction · P-001 · chair 1",
+        "IV ketamine 2/6 · induction · P-001 · chair 1",
+    ]
+    uids = [s["uid"] for s in agenda_json(capsys, "--from", START, "--to", "2030-01-09")]
+    assert [str(e["UID"]) for e in events] == uids
+
+
+def test_patient_export_is_the_booked_course_with_the_books_uids(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    book(capsys, "P-001")
+    book(capsys, "P-002")  # moved to 10:30 by P-001
+    result = run(capsys, "export", "--patient", "P-002", "--ics", "p.ics", "--book", "book.sqlite")
+    assert (result.code, result.err) == (0, "Wrote 7 events to p.ics\n")
+    events = Calendar.from_ical((tmp_path / "p.ics").read_bytes()).walk("VEVENT")
+    booked = agenda_json(capsys, "--from", START, "--to", "2030-03-01")
+    mine = [s for s in booked if s["patient"] == "P-002"]
+    assert [str(e["UID"]) for e in events] == [s["uid"] for s in mine]
+    assert events[0].decoded("DTSTART").isoformat() == "2030-01-07T09:30:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give --patient CODE or --staff"),
+        (["--patient", "P-1", "--staff"], "give --patient CODE or --staff"),
+        (["--patient", "P-1", "--from", START], "--from and --to are for --staff; --patient "
+         "exports the whole course"),
+    ],
+)  # fmt: skip
+def test_export_refuses_unclear_requests(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    result = run(capsys, "export", "--ics", "x.ics", *args)
+    assert (result.code, result.err) == (2, f"Error: {message}\n")
+
+
+def test_exporting_a_patient_without_a_course_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    book(capsys, "P-001")
+    result = run(capsys, "export", "--patient", "P-404", "--ics", "x.ics", "--book", "book.sqlite")
+    assert (result.code, result.err) == (
+        1,
+        "Error: P-404 has no active course in the book book.sqlite\n",
+    )
+
+
+def test_a_patients_days_must_be_open_clinic_days(capsys: pytest.CaptureFixture[str]) -> None:
+    result = book(capsys, "P-001", "--days", "sat,sun")
+    assert (result.code, result.err) == (
+        2,
+        "Error: --days sat,sun are not among the clinic's open weekdays\n",
+    )
+
+
+def test_a_patients_days_restrict_the_course_to_them(capsys: pytest.CaptureFixture[str]) -> None:
+    result = book(capsys, "P-001", "--days", "tue,thu", "--format", "json")
+    assert result.code == 0, result.err
+    days = {s["start"][:10] for s in json.loads(result.out)["courses"][0]["sessions"]}
+    assert min(days) == "2030-01-08"
+    assert all(date.fromisoformat(d).weekday() in (1, 3) for d in days)

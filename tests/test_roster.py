@@ -1,0 +1,98 @@
+"""Roster CSV files: defaults for empty cells, and every bad cell reported at once."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+
+from ketaplan.cli.common import check_patient
+from ketaplan.protocols import ESKETAMINE, IV
+from ketaplan.roster import RosterError, RosterRow, parse_roster
+
+TODAY = date(2026, 12, 1)
+
+
+def parse(text: str) -> tuple[RosterRow, ...]:
+    return parse_roster(
+        text, source="roster.csv", today=TODAY, default_protocol=IV, check_patient=check_patient
+    )
+
+
+def problems(text: str) -> str:
+    with pytest.raises(RosterError) as error:
+        parse(text)
+    return str(error.value)
+
+
+def test_a_roster_row_takes_the_clinic_defaults_for_empty_cells() -> None:
+    rows = parse(
+        "patient,protocol,start,time,days,maintenance_every\n"
+        "P-001,,2026-12-07,,,\n"
+        'P-002,esketamine,tomorrow,09:30,"mon,thu",2w\n'
+    )
+    assert rows == (
+        RosterRow(2, "P-001", IV, date(2026, 12, 7), None, None, None),
+        RosterRow(3, "P-002", ESKETAMINE, date(2026, 12, 2), time(9, 30), frozenset({0, 3}), (14,)),
+    )
+
+
+def test_optional_columns_may_be_left_out_and_columns_come_in_any_order() -> None:
+    rows = parse("start,patient\n2026-12-07,P-001\n\n")
+    assert [(r.line, r.patient, r.protocol) for r in rows] == [(2, "P-001", IV)]
+
+
+def test_every_bad_cell_is_reported_at_once_with_line_and_column() -> None:
+    text = (
+        "patient,protocol,start,time,days,maintenance_every\n"
+        "P-001,iv,2026-12-07,09:00,,\n"
+        "Jane Doe,iv,2026-13-01,9am,,\n"
+        "P-003,ivv,2026-11-01,,funday,1w\n"
+        "P-001,iv,2026-12-08,,,\n"
+        ",iv,2026-12-08,,,,\n"
+    )
+    assert problems(text) == (
+        "roster.csv: 9 problems, nothing was booked:\n"
+        "  line 3, column 1: patient code 'Jane Doe' has a space or control character; "
+        "use the clinic's patient code (e.g. P-001), never a name\n"
+        "  line 3, column 3: start '2026-13-01' is not a real calendar date\n"
+        "  line 3, column 4: time '9am' is not a time; use 24-hour HH:MM, e.g. 09:30\n"
+        "  line 4, column 2: unknown protocol 'ivv'; built in: iv, im, esketamine, lozenge, "
+        "or give a FILE.toml\n"
+        "  line 4, column 3: start 2026-11-01 is in the past; the book takes courses from "
+        "today (2026-12-01) on\n"
+        "  line 4, column 5: weekday 'funday' in 'funday' is not one of "
+        "mon,tue,wed,thu,fri,sat,sun\n"
+        "  line 4, column 6: interval of 7 days is outside the maintenance range of "
+        "14 to 42 days\n"
+        "  line 5, column 1: patient P-001 is already on line 2\n"
+        "  line 6: 7 cells, the header has 6"
+    )
+
+
+def test_a_maintenance_interval_outside_the_protocols_range_names_its_cell() -> None:
+    assert problems("patient,start,maintenance_every\nP-001,2026-12-07,1w\n") == (
+        "roster.csv: 1 problem, nothing was booked:\n"
+        "  line 2, column 3: interval of 7 days is outside the maintenance range of "
+        "14 to 42 days"
+    )
+
+
+def test_a_header_without_the_required_columns_is_refused() -> None:
+    assert problems("patient,when\nP-001,2026-12-07\n") == (
+        "roster.csv: 2 problems, nothing was booked:\n"
+        "  line 1, column 2: unknown column 'when'; columns: patient, protocol, start, time, "
+        "days, maintenance_every\n"
+        "  line 1: the required column 'start' is missing"
+    )
+
+
+def test_an_empty_required_cell_is_named() -> None:
+    assert problems("patient,start\nP-001,\n") == (
+        "roster.csv: 1 problem, nothing was booked:\n  line 2, column 2: start is empty"
+    )
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "patient,start\n"])
+def test_an_empty_roster_is_refused(text: str) -> None:
+    assert "roster.csv: 1 problem, nothing was booked:" in problems(text)

@@ -1,0 +1,222 @@
+"""Intake screening: every contraindication is reported by name on its own, criteria for
+treatment-resistant depression are reported when not met, and answers are refused,
+never defaulted, when one is missing, unknown or of the wrong kind."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ketaplan.errors import UsageError
+from ketaplan.screening import (
+    CONTRAINDICATIONS,
+    CRITERIA,
+    NOTE,
+    QUESTIONS,
+    Finding,
+    evaluate,
+    read_answers,
+)
+
+DAY = date(2026, 11, 27)
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "screening-answers.toml"
+
+# The names a clinician reads; literal here so that a renamed item fails a test.
+CONTRAINDICATION_NAMES = {
+    "pregnant_or_breastfeeding": "pregnancy or breastfeeding",
+    "acute_cardiovascular_disease": "acute or unstable cardiovascular disease",
+    "uncontrolled_hypertension": "uncontrolled hypertension",
+    "blood_pressure_rise_risk": "blood pressure rise risks heart attack, aneurysm or aortic tear",
+    "substance_abuse_history": "history of substance abuse",
+    "psychosis_history": "history of psychosis",
+    "raised_intracranial_pressure": "raised intracranial pressure",
+    "schizophrenia": "schizophrenia",
+    "mania": "mania",
+    "negative_ketamine_response": "previous negative response to ketamine",
+    "under_18": "child (under 18)",
+}
+CRITERION_KEYS = ("prior_antidepressants", "therapy_response_poor", "other_therapies_tried")
+
+
+def clear() -> dict[str, object]:
+    """Answers with every criterion met and no contraindication."""
+    answers: dict[str, object] = dict.fromkeys(CONTRAINDICATION_NAMES, False)
+    answers.update(prior_antidepressants=2, therapy_response_poor=True, other_therapies_tried=True)
+    return answers
+
+
+def refused(answers: dict[str, object]) -> str:
+    with pytest.raises(UsageError) as info:
+        evaluate("P-001", answers, DAY, where="answers.toml")
+    return str(info.value)
+
+
+def test_question_keys_are_stable_because_the_book_stores_them() -> None:
+    assert tuple(q.key for q in CRITERIA) == CRITERION_KEYS
+    assert tuple(q.key for q in CONTRAINDICATIONS) == tuple(CONTRAINDICATION_NAMES)
+
+
+def test_every_question_names_its_source_in_the_protocol_document() -> None:
+    assert all(q.source.startswith("shared/PROTOCOLS.md, Eligibility") for q in QUESTIONS)
+
+
+def test_all_clear_answers_list_no_contraindication() -> None:
+    result = evaluate("P-001", clear(), DAY)
+    assert result.summary == "no listed contraindication"
+    assert result.contraindications == ()
+    assert result.unmet_criteria == ()
+    assert result.date == DAY
+    assert result.patient == "P-001"
+    assert not result.contraindicated
+
+
+@pytest.mark.parametrize(("key", "name"), CONTRAINDICATION_NAMES.items())
+def test_each_contraindication_on_its_own_is_reported_by_name(key: str, name: str) -> None:
+    answers = clear()
+    answers[key] = True
+    result = evaluate("P-001", answers, DAY)
+    assert result.contraindications == (Finding(key, name),)
+    assert result.summary == f"contraindicated: {name}"
+    assert result.contraindicated
+
+
+def test_several_contraindications_are_listed_in_catalogue_order() -> None:
+    answers = clear()
+    answers.update(mania=True, pregnant_or_breastfeeding=True)
+    result = evaluate("P-001", answers, DAY)
+    assert result.summary == "contraindicated: pregnancy or breastfeeding; mania"
+
+
+@given(st.sets(st.sampled_from(tuple(CONTRAINDICATION_NAMES))))
+def test_exactly_the_contraindications_answered_yes_are_listed(yes: set[str]) -> None:
+    answers = clear()
+    answers.update(dict.fromkeys(yes, True))
+    result = evaluate("P-001", answers, DAY)
+    expected = [name for key, name in CONTRAINDICATION_NAMES.items() if key in yes]
+    assert [f.name for f in result.contraindications] == expected
+    assert (result.summary == "no listed contraindication") == (not yes)
+
+
+@pytest.mark.parametrize(("count", "met"), [(0, False), (1, False), (2, True), (7, True)])
+def test_at_least_two_antidepressants_is_the_criterion(count: int, met: bool) -> None:
+    answers = clear()
+    answers["prior_antidepressants"] = count
+    result = evaluate("P-001", answers, DAY)
+    expected = (
+        () if met else (Finding("prior_antidepressants", "at least 2 antidepressants tried"),)
+    )
+    assert result.unmet_criteria == expected
+
+
+def test_unmet_criteria_are_listed_but_are_no_contraindication() -> None:
+    answers = clear()
+    answers.update(therapy_response_poor=False, other_therapies_tried=False)
+    result = evaluate("P-001", answers, DAY)
+    assert result.summary == "no listed contraindication"
+    assert result.lines() == [
+        "Screening of P-001 on 2026-11-27: no listed contraindication",
+        "Criteria for treatment-resistant depression not met: poor response to individual "
+        "or group therapy; other therapies tried (including TMS)",
+        "ketaplan supports the clinician's decision and makes none.",
+    ]
+
+
+def test_result_text_says_ketaplan_makes_no_decision() -> None:
+    answers = clear()
+    answers["schizophrenia"] = True
+    assert evaluate("P-001", answers, DAY).lines()[-1] == NOTE
+    assert NOTE == "ketaplan supports the clinician's decision and makes none."
+
+
+def test_a_typo_in_a_question_name_is_refused_with_the_closest_key() -> None:
+    answers = clear()
+    answers["pregnant_or_breastfeding"] = answers.pop("pregnant_or_breastfeeding")
+    assert refused(answers) == (
+        "answers.toml: unknown question 'pregnant_or_breastfeding'; "
+        "did you mean 'pregnant_or_breastfeeding'?"
+    )
+
+
+def test_an_unknown_question_far_from_any_key_lists_the_questions() -> None:
+    answers = clear()
+    answers["diabetes"] = False
+    assert refused(answers) == (
+        "answers.toml: unknown question 'diabetes'; questions are: "
+        + ", ".join(CRITERION_KEYS + tuple(CONTRAINDICATION_NAMES))
+    )
+
+
+def test_a_missing_answer_is_refused_never_taken_as_no() -> None:
+    answers = clear()
+    del answers["mania"]
+    del answers["under_18"]
+    assert refused(answers) == (
+        "answers.toml: no answer to mania, under_18; every question must be answered "
+        "(none defaults to no)"
+    )
+
+
+def test_no_answers_at_all_names_every_question() -> None:
+    message = refused({})
+    assert all(q.key in message for q in QUESTIONS)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "mania",
+            "no",
+            "answers.toml: mania must be true or false (yes/no), got 'no'",
+        ),
+        ("mania", 0, "answers.toml: mania must be true or false (yes/no), got 0"),
+        (
+            "prior_antidepressants",
+            True,
+            "answers.toml: prior_antidepressants must be a whole number from 0 to 99, got True",
+        ),
+        (
+            "prior_antidepressants",
+            -1,
+            "answers.toml: prior_antidepressants must be a whole number from 0 to 99, got -1",
+        ),
+        (
+            "prior_antidepressants",
+            2.5,
+            "answers.toml: prior_antidepressants must be a whole number from 0 to 99, got 2.5",
+        ),
+        (
+            "prior_antidepressants",
+            "two",
+            "answers.toml: prior_antidepressants must be a whole number from 0 to 99, got 'two'",
+        ),
+    ],
+)
+def test_an_answer_of_the_wrong_kind_is_refused_by_name(
+    key: str, value: object, message: str
+) -> None:
+    answers = clear()
+    answers[key] = value
+    assert refused(answers) == message
+
+
+def test_the_example_answers_file_answers_every_question() -> None:
+    answers = read_answers(EXAMPLE)
+    assert set(answers) == {q.key for q in QUESTIONS}
+    assert evaluate("P-001", answers, DAY).summary == "no listed contraindication"
+
+
+def test_a_missing_answers_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"^answers file .*nope\.toml does not exist$"):
+        read_answers(tmp_path / "nope.toml")
+
+
+def test_an_answers_file_that_is_not_toml_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "answers.toml"
+    path.write_text("mania = no\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"answers\.toml is not valid TOML"):
+        read_answers(path)

@@ -1,0 +1,167 @@
+"""The clinic book on disk: marked, migrated, refusing what it cannot read, and never
+losing a session."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ketaplan.errors import BookError
+from ketaplan.store import NewCourse, NewSession, open_book
+from ketaplan.store.sqlite import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def course(patient: str = "P-001") -> NewCourse:
+    return NewCourse(patient, "iv", "IV ketamine", "{}", date(2026, 12, 7), "Europe/Berlin", NOW)
+
+
+def session(number: int, day: int, chair: int | None = 1, uid: str | None = None) -> NewSession:
+    start = datetime(2026, 12, day, 9, 0, tzinfo=BERLIN)
+    return NewSession(
+        uid=uid or f"u{number}@ketaplan",
+        number=number,
+        phase="induction",
+        phase_number=number,
+        phase_total=6,
+        location="clinic" if chair else "home",
+        start=start,
+        end=start + timedelta(minutes=90),
+        chair=chair,
+    )
+
+
+def test_a_new_book_is_marked_and_records_its_migrations(tmp_path: Path) -> None:
+    open_book(tmp_path / "b.sqlite").close()
+    db = sqlite3.connect(tmp_path / "b.sqlite")
+    assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    versions = [v for (v,) in db.execute("SELECT version FROM schema_migrations")]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_sessions_come_back_as_aware_times_in_their_zone(tmp_path: Path) -> None:
+    book = open_book(tmp_path / "b.sqlite")
+    with book.writing() as tx:
+        record = tx.add_course(course(), [session(1, 7), session(2, 9, chair=2)])
+    rows = book.course_sessions(record.id)
+    assert [(r.start, r.chair, r.status) for r in rows] == [
+        (datetime(2026, 12, 7, 9, 0, tzinfo=BERLIN), 1, "booked"),
+        (datetime(2026, 12, 9, 9, 0, tzinfo=BERLIN), 2, "booked"),
+    ]
+    assert rows[0].start.tzinfo == BERLIN
+    assert book.active_course("P-001") == record
+    stored = sqlite3.connect(tmp_path / "b.sqlite").execute("SELECT start_utc FROM sessions")
+    assert stored.fetchone()[0] == "2026-12-07T08:00:00Z"
+
+
+def test_a_failed_transaction_leaves_the_book_as_it_was(tmp_path: Path) -> None:
+    book = open_book(tmp_path / "b.sqlite")
+
+    def fail_half_way() -> None:
+        with book.writing() as tx:
+            tx.add_course(course(), [session(1, 7)])
+            raise RuntimeError("half-way")
+
+    with pytest.raises(RuntimeError):
+        fail_half_way()
+    assert book.active_course("P-001") is None
+    assert book.sessions_between(NOW, NOW + timedelta(days=30)) == []
+
+
+def test_the_book_itself_refuses_two_active_courses_for_a_patient(tmp_path: Path) -> None:
+    book = open_book(tmp_path / "b.sqlite")
+    with book.writing() as tx:
+        tx.add_course(course(), [session(1, 7)])
+    with pytest.raises(BookError, match="the book refused the change"), book.writing() as tx:
+        tx.add_course(course(), [session(1, 14, uid="other@ketaplan")])
+
+
+def test_a_cancelled_session_is_kept_with_a_raised_sequence_and_its_uid_can_be_rebooked(
+    tmp_path: Path,
+) -> None:
+    book = open_book(tmp_path / "b.sqlite")
+    with book.writing() as tx:
+        old = tx.add_course(course(), [session(1, 7), session(2, 9)])
+    since = datetime(2026, 12, 8, tzinfo=BERLIN)
+    with book.writing() as tx:
+        assert tx.cancel_course(old.id, since) == 1
+        new = tx.add_course(course(), [session(2, 10, uid="u2@ketaplan")])
+    statuses = [(r.number, r.status, r.sequence) for r in book.course_sessions(old.id)]
+    assert statuses == [(1, "booked", 0), (2, "cancelled", 1)]
+    assert [(r.uid, r.sequence) for r in book.course_sessions(new.id)] == [("u2@ketaplan", 2)]
+    assert book.active_course("P-001") == new
+
+
+def test_only_chairs_held_count_as_capacity(tmp_path: Path) -> None:
+    book = open_book(tmp_path / "b.sqlite")
+    with book.writing() as tx:
+        first = tx.add_course(course(), [session(1, 7), session(2, 9), session(3, 11, chair=None)])
+        tx.cancel_course(first.id, datetime(2026, 12, 8, tzinfo=UTC))
+        held = tx.chairs_held(NOW, NOW + timedelta(days=30))
+    assert [(u.start.astimezone(BERLIN).day, u.chair) for u in held] == [(7, 1)]
+
+
+def test_a_missing_book_is_not_created_for_reading(tmp_path: Path) -> None:
+    with pytest.raises(BookError, match=r"there is no clinic book at .* yet"):
+        open_book(tmp_path / "none.sqlite", create=False)
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_a_text_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("patient list\n", encoding="utf-8")
+    before = snapshot(tmp_path)
+    with pytest.raises(BookError) as error:
+        open_book(path)
+    assert str(error.value) == (
+        f"{path} is not a ketaplan book (not an SQLite database); left untouched"
+    )
+    assert snapshot(tmp_path) == before
+
+
+def test_another_programs_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE things (x)")
+    db.commit()
+    db.close()
+    before = snapshot(tmp_path)
+    with pytest.raises(BookError, match="another program's SQLite database"):
+        open_book(path)
+    assert snapshot(tmp_path) == before
+
+
+def test_a_book_from_a_newer_ketaplan_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    open_book(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.execute("PRAGMA journal_mode = DELETE")
+    db.close()
+    before = snapshot(tmp_path)
+    with pytest.raises(BookError) as error:
+        open_book(path)
+    assert str(error.value) == (
+        f"the book {path} was written by a newer ketaplan (book version {SCHEMA_VERSION + 1}; "
+        f"this ketaplan reads up to {SCHEMA_VERSION}); left untouched: upgrade ketaplan"
+    )
+    assert snapshot(tmp_path) == before
+
+
+def test_an_empty_file_becomes_a_new_book(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    path.touch()
+    open_book(path).close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
