@@ -6,7 +6,7 @@ reports the time per patient, the share of sessions at the preferred time and on
 ideal date, the peak and mean chair utilization, and the time of `ketaplan agenda --week`
 on the booked book against `ketaplan plan` for one patient.
 
-    python benchmarks/book_roster.py [--sizes 1000 5000] [--keep DIR]
+    python benchmarks/book_roster.py [--sizes 1000 5000] [--repeat 3] [--keep DIR]
 
 Issue 4 asks that 5,000 patients take at most 5.5 times as long as 1,000.
 """
@@ -141,12 +141,18 @@ def utilization(cwd: Path, patients: int) -> tuple[float, float, date]:
     return max(shares.values()), statistics.fmean(shares.values()), busiest
 
 
-def book_roster(patients: int, directory: Path) -> Result:
+def book_roster(patients: int, directory: Path, repeat: int) -> Result:
+    """Book the roster into an empty book `repeat` times; the fastest run counts (the
+    others measure the machine's other load, not ketaplan)."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "ketaplan.toml").write_text(clinic_toml(patients), encoding="utf-8")
     (directory / "roster.csv").write_text(roster_csv(patients), encoding="utf-8")
-    (directory / "book.sqlite").unlink(missing_ok=True)
-    seconds, out = run(["book", "--roster", "roster.csv"], directory)
+    runs: list[tuple[float, str]] = []
+    for _ in range(repeat):
+        for old in directory.glob("book.sqlite*"):
+            old.unlink()
+        runs.append(run(["book", "--roster", "roster.csv"], directory))
+    seconds, out = min(runs)
     sessions = re.search(r": (\d+) sessions", out)
     preferred = re.search(r"At the preferred time: (.*) clinic sessions", out)
     ideal = re.search(r"On the ideal date: (.*) sessions", out)
@@ -164,9 +170,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--keep", type=Path, help="Keep the rosters and books in this folder.")
+    parser.add_argument("--repeat", type=int, default=3, help="Runs per size; the best counts.")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="ketaplan-bench-"))
-    results = [book_roster(n, root / str(n)) for n in args.sizes]
+    results = [book_roster(n, root / str(n), args.repeat) for n in args.sizes]
     for r in results:
         print(
             f"{r.patients} patients: {r.seconds:.1f} s ({1000 * r.seconds / r.patients:.2f} ms "

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import date
 from itertools import pairwise
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
+from ketaplan.cli.book import agenda_range
 from tests.clirun import Result, run
 
 CLINIC = """[clinic]
@@ -275,6 +277,17 @@ def test_a_roster_takes_no_patient_options(capsys: pytest.CaptureFixture[str]) -
     )
 
 
+# A coordinator's process: ready, then `ketaplan book --roster` the moment "go" appears.
+COORDINATOR = """
+import pathlib, sys, time
+from ketaplan.cli import book, main
+pathlib.Path(sys.argv[2]).touch()
+while not pathlib.Path("go").exists():
+    time.sleep(0.001)
+sys.exit(main(["book", "--roster", sys.argv[1]]))
+"""
+
+
 def test_two_coordinators_booking_at_once_never_share_a_chair(tmp_path: Path) -> None:
     (tmp_path / "ketaplan.toml").write_text(
         CLINIC.replace("chairs = 1", "chairs = 4").replace("08:00-12:00", "08:00-18:00"), "utf-8"
@@ -285,7 +298,7 @@ def test_two_coordinators_booking_at_once_never_share_a_chair(tmp_path: Path) ->
     env = {**os.environ, "KETAPLAN_BOOK": str(tmp_path / "shared.sqlite")}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "ketaplan", "book", "--roster", f"{name}.csv"],
+            [sys.executable, "-c", COORDINATOR, f"{name}.csv", f"{name}.ready"],
             cwd=tmp_path,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -293,6 +306,12 @@ def test_two_coordinators_booking_at_once_never_share_a_chair(tmp_path: Path) ->
         )
         for name in ("a", "b")
     ]
+    # Both processes have started and imported everything: let them book at once.
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"{n}.ready").exists() for n in "ab"):
+        assert time.monotonic() < deadline, "the booking processes did not start"
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
     for process in processes:
         _, err = process.communicate(timeout=120)
         assert process.returncode == 0, err.decode()
@@ -380,3 +399,40 @@ def test_a_patients_days_restrict_the_course_to_them(capsys: pytest.CaptureFixtu
     days = {s["start"][:10] for s in json.loads(result.out)["courses"][0]["sessions"]}
     assert min(days) == "2030-01-08"
     assert all(date.fromisoformat(d).weekday() in (1, 3) for d in days)
+
+
+def test_agenda_without_dates_is_the_current_week_monday_to_sunday() -> None:
+    assert agenda_range(None, None, None, None, date(2026, 12, 9)) == (
+        date(2026, 12, 7),
+        date(2026, 12, 13),
+    )
+    assert agenda_range(None, "2026-12-13", None, None, date(2026, 1, 1)) == (
+        date(2026, 12, 7),
+        date(2026, 12, 13),
+    )
+
+
+def test_book_csv_has_one_row_per_session_with_its_chair(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = book(capsys, "P-001", "--format", "csv")
+    lines = result.out.splitlines()
+    assert lines[0] == "patient,number,phase,start,end,location,chair,uid,note"
+    assert lines[1].startswith(
+        "P-001,1,induction,2030-01-07T09:00:00+01:00,2030-01-07T10:30:00+01:00,clinic,1,"
+    )
+    assert len(lines) == 8
+
+
+def test_staff_export_marks_a_replaced_session_cancelled_with_a_raised_sequence(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    book(capsys, "P-001")
+    book(capsys, "P-001", "--start", "2030-01-08", "--replace")
+    result = run(
+        capsys, "export", "--staff", "--ics", "-", "--book", "book.sqlite",
+        "--from", START, "--to", START,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    (event,) = Calendar.from_ical(result.out.encode()).walk("VEVENT")
+    assert (str(event["STATUS"]), event.decoded("SEQUENCE")) == ("CANCELLED", 1)

@@ -142,10 +142,8 @@ class _Day:
         if a >= b:
             return
         bit = 1 << (chair - 1) if 1 <= chair <= self.chairs else 0
-        taken, in_use = self.taken, self.in_use
-        for m in range(a, b):
-            taken[m] |= bit
-            in_use[m] += 1
+        self.taken[a:b] = [held | bit for held in self.taken[a:b]]
+        self.in_use[a:b] = array("H", [count + 1 for count in self.in_use[a:b]])
 
     def why_not(self, offset: int, length: int) -> str | None:
         """Why a session cannot start here, or None when it can."""

@@ -6,18 +6,17 @@ the holidays package (see `holiday_source.py`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
 
 ALL_WEEKDAYS = frozenset(range(7))
 MON_TO_FRI = frozenset(range(5))
 
 
-class HolidayLookup(Protocol):
-    """Answers the name of the public holiday on a day, or None."""
-
-    def name_of(self, day: date) -> str | None: ...
+# The name of the public holiday on a day, or None (a plain callable: a typing.Protocol
+# class would cost start-up time on every run).
+HolidayLookup = Callable[[date], str | None]
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class ClinicCalendar:
             if closure.covers(day):
                 return closure.reason
         if self.holidays is not None:
-            return self.holidays.name_of(day)
+            return self.holidays(day)
         return None
 
     def is_open(self, day: date) -> bool:

@@ -24,6 +24,7 @@ class CountryHolidays:
             ) from None
         self.code = f"{country}-{subdiv}" if subdiv else country
 
-    def name_of(self, day: date) -> str | None:
+    def __call__(self, day: date) -> str | None:
+        """The holiday's name on `day`, or None (a `HolidayLookup`)."""
         name = self._days.get(day)
         return str(name) if name is not None else None

@@ -24,6 +24,7 @@ that happens twice (clocks fall back) is the first of the two.
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import combinations, pairwise
@@ -38,7 +39,8 @@ from ketaplan.protocols import LOZENGE_MAX_GAP, LOZENGE_MIN_GAP, Location, Phase
 def _load_sha256() -> Any:
     """SHA-256 from CPython's builtin module, as random.py does for SHA-512: importing
     hashlib loads OpenSSL, a few milliseconds on every `ketaplan plan`."""
-    for module in ("_sha2", "_sha256", "hashlib"):  # 3.12+, 3.11, anything else
+    builtin = "_sha2" if sys.version_info >= (3, 12) else "_sha256"
+    for module in (builtin, "hashlib"):
         try:
             return importlib.import_module(module).sha256
         except (ImportError, AttributeError):

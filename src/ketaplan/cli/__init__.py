@@ -17,7 +17,7 @@ from ketaplan.errors import ExitCode, KetaplanError
 # commands import them all.
 COMMAND_MODULES = {
     "plan": "ketaplan.cli.plan",
-    "protocols": "ketaplan.cli.plan",
+    "protocols": "ketaplan.cli.protocols",
     "screen": "ketaplan.cli.screen",
     "book": "ketaplan.cli.book",
     "agenda": "ketaplan.cli.book",

@@ -11,21 +11,14 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ketaplan.booking import (
-    Booking,
-    Capacity,
-    book_course,
-    day_utilization,
-    protocol_definition,
-    protocol_from_definition,
-)
+from ketaplan.booking import Booking, day_utilization
 from ketaplan.cli.app import app
 from ketaplan.cli.common import (
     ClosedOpt,
@@ -48,11 +41,15 @@ from ketaplan.cli.common import (
 )
 from ketaplan.cli.render import console
 from ketaplan.clinic import ClinicCalendar
+from ketaplan.clinic_book import BookedCourse, BookingJob, book_courses
 from ketaplan.config import ClinicConfig
-from ketaplan.errors import BookError, KetaplanError, UsageError
+from ketaplan.errors import BookError, UsageError
 from ketaplan.parsing import parse_date, parse_weekdays
-from ketaplan.schedule import Course, CourseRequest, Session
-from ketaplan.store import Book, NewCourse, NewSession, SessionRecord, open_book
+from ketaplan.schedule import CourseRequest
+from ketaplan.store import Book, SessionRecord, open_book
+
+if TYPE_CHECKING:
+    from ketaplan.ics import CalendarEvent
 
 BOOK_FILE = "book.sqlite"
 
@@ -104,26 +101,6 @@ def opened_book(option: str | None, clinic: ClinicConfig, *, create: bool) -> It
         yield book
     finally:
         book.close()
-
-
-@dataclass(frozen=True)
-class _Job:
-    """One course to book: from the command line (line None) or a roster row."""
-
-    request: CourseRequest
-    preferred: time | None
-    line: int | None = None
-
-    @property
-    def where(self) -> str:
-        patient = self.request.patient
-        return patient if self.line is None else f"line {self.line} ({patient})"
-
-
-@dataclass(frozen=True)
-class _Booked:
-    job: _Job
-    booking: Booking
 
 
 @app.command()
@@ -245,11 +222,13 @@ def book(
                 f"({today}) on"
             )
         preferred = request.at if time_ else None
-        jobs = [_Job(request, preferred)]
-    with opened_book(book_option, clinic, create=True) as clinic_book:
-        booked, cancelled = _book_all(clinic_book, jobs, clinic, zone, now, replace_)
+        jobs = [BookingJob(request, preferred)]
+    with opened_book(book_option, clinic, create=True) as clinic_book, _progress(len(jobs)) as tick:
+        result = book_courses(
+            clinic_book, jobs, clinic, zone, now=now, replace=replace_, advance=tick
+        )
         location = clinic_book.location
-    _print_booked(booked, cancelled, fmt, location, roster)
+    _print_booked(list(result.courses), result.cancelled, fmt, location, roster)
 
 
 def _patient_days(request: CourseRequest, days: str) -> ClinicCalendar:
@@ -268,7 +247,7 @@ def _roster_jobs(
     today: date,
     closed: list[str] | None,
     holidays: str | None,
-) -> list[_Job]:
+) -> list[BookingJob]:
     from ketaplan.protocols import get_protocol
     from ketaplan.roster import RosterError, parse_roster
 
@@ -288,7 +267,7 @@ def _roster_jobs(
         check_patient=check_patient,
     )
     calendar = clinic_calendar(clinic, None, closed, holidays)
-    jobs: list[_Job] = []
+    jobs: list[BookingJob] = []
     problems: list[str] = []
     for row in rows:
         days = calendar
@@ -307,65 +286,10 @@ def _roster_jobs(
             calendar=days,
             every=row.every,
         )
-        jobs.append(_Job(request, row.time, row.line))
+        jobs.append(BookingJob(request, row.time, row.line))
     if problems:
         raise RosterError(str(path), problems)
     return jobs
-
-
-def _book_all(
-    clinic_book: Book,
-    jobs: Sequence[_Job],
-    clinic: ClinicConfig,
-    zone: str,
-    now: datetime,
-    replace_active: bool,
-) -> tuple[list[_Booked], int]:
-    """Book every job in one transaction, or none: every problem is reported at once."""
-    problems: list[str] = []
-    usage_only = True
-    booked: list[_Booked] = []
-    cancelled = 0
-    with clinic_book.writing() as tx, _progress(len(jobs)) as advance:
-        active = {job.request.patient: tx.active_course(job.request.patient) for job in jobs}
-        for job in jobs:
-            course = active[job.request.patient]
-            if course is not None and not replace_active:
-                problems.append(
-                    f"{job.where}: already has an active course ({course.title}, start "
-                    f"{course.start}); give --replace to cancel its future sessions and book "
-                    "this one"
-                )
-        if problems:
-            raise BookError(_problems(problems, len(jobs)))
-        # Cancel first, so the replaced courses' chairs are free for the new ones.
-        for course in active.values():
-            if course is not None:
-                cancelled += tx.cancel_course(course.id, now)
-        capacity = Capacity(clinic, zone, tx.chairs_held, now=now)
-        for job in jobs:
-            try:
-                booking = book_course(job.request, job.preferred, capacity)
-                tx.add_course(_new_course(booking, now), _new_sessions(booking))
-            except KetaplanError as exc:
-                if len(jobs) == 1:
-                    raise
-                usage_only = usage_only and isinstance(exc, UsageError)
-                problems.append(f"{job.where}: {exc}")
-                continue
-            booked.append(_Booked(job, booking))
-            advance()
-        if problems:
-            message = _problems(problems, len(jobs))
-            raise UsageError(message) if usage_only else BookError(message)
-    return booked, cancelled
-
-
-def _problems(problems: list[str], total: int) -> str:
-    if total == 1:
-        return problems[0]
-    head = f"{len(problems)} of {total} courses cannot be booked, nothing was booked:"
-    return "\n".join([head, *(f"  {p}" for p in problems)])
 
 
 @contextmanager
@@ -381,38 +305,7 @@ def _progress(total: int) -> Iterator[Callable[[], None]]:
         yield lambda: progress.advance(task)
 
 
-def _new_course(booking: Booking, now: datetime) -> NewCourse:
-    course = booking.course
-    return NewCourse(
-        patient=course.patient,
-        protocol=course.protocol.name,
-        title=course.protocol.title,
-        definition=protocol_definition(course.protocol),
-        start=course.start,
-        zone=course.zone,
-        created=now,
-    )
-
-
-def _new_sessions(booking: Booking) -> list[NewSession]:
-    return [
-        NewSession(
-            uid=p.session.uid,
-            number=p.session.number,
-            phase=p.session.phase,
-            phase_number=p.session.phase_number,
-            phase_total=p.session.phase_total,
-            location=p.session.location,
-            start=p.session.start,
-            end=p.session.end,
-            chair=p.chair,
-            note=p.session.note,
-        )
-        for p in booking.placements
-    ]
-
-
-def _booked_json(booked: list[_Booked], cancelled: int) -> dict[str, Any]:
+def _booked_json(booked: list[BookedCourse], cancelled: int) -> dict[str, Any]:
     return {
         "courses": [
             {
@@ -444,7 +337,7 @@ BOOKED_CSV = ("patient", "number", "phase", "start", "end", "location", "chair",
 
 
 def _print_booked(
-    booked: list[_Booked], cancelled: int, fmt: str, location: str, roster: Path | None
+    booked: list[BookedCourse], cancelled: int, fmt: str, location: str, roster: Path | None
 ) -> None:
     if fmt == "json":
         import json
@@ -517,7 +410,7 @@ def _print_course_table(out: Any, booking: Booking, location: str) -> None:
         out.print("Every session on its ideal date, at the preferred time where one was given.")
 
 
-def _print_roster_summary(booked: list[_Booked], roster: Path, location: str) -> None:
+def _print_roster_summary(booked: list[BookedCourse], roster: Path, location: str) -> None:
     """Plain lines, not Rich: a large roster moves thousands of sessions."""
     placements = [p for b in booked for p in b.booking.placements]
     clinic = [p for p in placements if p.chair is not None]
@@ -777,42 +670,16 @@ def export(
         sys.stderr.write(f"Wrote {len(events)} {plural} to {ics}\n")
 
 
-def _patient_events(clinic_book: Book, patient: str, clinic: ClinicConfig) -> tuple[str, list[Any]]:
+def _patient_events(
+    clinic_book: Book, patient: str, clinic: ClinicConfig
+) -> tuple[str, list[CalendarEvent]]:
+    from ketaplan.clinic_book import active_course
     from ketaplan.ics import calendar_name, course_events
 
-    record = clinic_book.active_course(patient)
-    if record is None:
-        raise BookError(f"{patient} has no active course in the book {clinic_book.location}")
-    rows = [s for s in clinic_book.course_sessions(record.id) if s.status != "cancelled"]
-    course = Course(
-        patient=record.patient,
-        protocol=protocol_from_definition(record.definition),
-        zone=record.zone,
-        start=record.start,
-        sessions=tuple(_as_session(rows, i) for i in range(len(rows))),
-    )
+    course, rows = active_course(clinic_book, patient)
     sequence = {s.uid: s.sequence for s in rows}
     events = [replace(e, sequence=sequence.get(e.uid, 0)) for e in course_events(course, clinic)]
     return calendar_name(course, clinic), events
-
-
-def _as_session(rows: list[SessionRecord], index: int) -> Session:
-    row = rows[index]
-    since = [
-        r.start.date() for r in rows[:index] if row.location == "home" or r.location == "clinic"
-    ]
-    return Session(
-        number=row.number,
-        phase=row.phase,
-        phase_number=row.phase_number,
-        phase_total=row.phase_total,
-        start=row.start,
-        end=row.end,
-        location=row.location,
-        uid=row.uid,
-        gap_days=(row.start.date() - since[-1]).days if since else None,
-        note=row.note,
-    )
 
 
 def _plural(count: int, word: str) -> str:

@@ -13,6 +13,7 @@ written to it.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -122,13 +123,7 @@ class SqliteBook:
         except sqlite3.Error as exc:
             raise BookError(f"cannot open the book {path}: {exc}") from None
         try:
-            _check_identity(db, path)
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA foreign_keys = ON")
-            # Up to 64 MiB of page cache (used only as needed): a large roster inserts
-            # into uid indexes at random places, and the 2 MiB default thrashes.
-            db.execute("PRAGMA cache_size = -65536")
-            _migrate(db)
+            _prepare(db, path)
         except sqlite3.DatabaseError as exc:
             db.close()
             raise BookError(f"cannot open the book {path}: {exc}") from None
@@ -384,6 +379,31 @@ def _check_identity(db: sqlite3.Connection, path: Path) -> None:
         )
 
 
+def _prepare(db: sqlite3.Connection, path: Path) -> None:
+    """Check, configure and migrate a freshly opened book. Switching a new file to WAL
+    can report "locked" at once, without waiting, while another process does the same:
+    every step is safe to repeat, so it is retried for up to the busy timeout."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            _check_identity(db, path)
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            # Up to 64 MiB of page cache (used only as needed): a large roster inserts
+            # into uid indexes at random places, and the 2 MiB default thrashes.
+            db.execute("PRAGMA cache_size = -65536")
+            _migrate(db)
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 def _migrate(db: sqlite3.Connection) -> None:
     if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
         return
@@ -414,7 +434,7 @@ def _migrate(db: sqlite3.Connection) -> None:
 
 
 def _busy_message(path: Path, exc: sqlite3.OperationalError) -> str:
-    if "locked" in str(exc) or "busy" in str(exc):
+    if _is_busy(exc):
         return (
             f"the book {path} is busy: another ketaplan has been writing to it for "
             f"{BUSY_SECONDS:.0f} seconds; nothing was booked, try again"
