@@ -30,6 +30,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 FIRST_START = date(2030, 1, 7)  # a Monday: fixed, so every run books the same roster
+ENROLLED = date(2026, 1, 5)  # REMS enrollment of the esketamine patients: in the past
 START_WEEKS = 26  # courses start over half a year
 ZONE = "Europe/Berlin"
 PROTOCOLS = (("iv", 0.6), ("im", 0.15), ("esketamine", 0.25))
@@ -42,7 +43,9 @@ def roster_csv(patients: int, seed: int = 4) -> str:
     rng = random.Random(seed)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("patient", "protocol", "start", "time", "days", "maintenance_every"))
+    writer.writerow(
+        ("patient", "protocol", "start", "time", "days", "maintenance_every", "rems_enrolled")
+    )
     names = [name for name, _ in PROTOCOLS]
     weights = [weight for _, weight in PROTOCOLS]
     for number in range(1, patients + 1):
@@ -51,7 +54,9 @@ def roster_csv(patients: int, seed: int = 4) -> str:
         at = rng.choice(TIMES) if rng.random() < 0.7 else ""
         days = "mon,wed,fri" if protocol != "esketamine" and rng.random() < 0.1 else ""
         every = rng.choice(["3w", "4w"]) if protocol != "esketamine" and rng.random() < 0.2 else ""
-        writer.writerow((f"P-{number:05}", protocol, start.isoformat(), at, days, every))
+        # Esketamine needs a REMS enrollment before the first treatment (issue 5).
+        enrolled = ENROLLED.isoformat() if protocol == "esketamine" else ""
+        writer.writerow((f"P-{number:05}", protocol, start.isoformat(), at, days, every, enrolled))
     return out.getvalue()
 
 
@@ -66,6 +71,8 @@ def clinic_toml(patients: int) -> str:
         f"chairs = {chairs}\n"
         "slot_minutes = 15\n"
         f"starts_per_slot = {max(2, chairs // 4)}\n"
+        # The benchmark measures capacity: its generated patients have no screenings.
+        "require_screening = false\n"
     )
 
 

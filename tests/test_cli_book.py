@@ -19,11 +19,13 @@ from icalendar import Calendar
 from ketaplan.cli.book import agenda_range
 from tests.clirun import Result, run
 
+# These tests are about capacity; the screening check is tested in test_cli_safety.py.
 CLINIC = """[clinic]
 name = "Lakeside"
 timezone = "Europe/Berlin"
 chairs = 1
 hours = "08:00-12:00"
+require_screening = false
 """
 START = "2030-01-07"  # a Monday, so that "in the past" never applies
 

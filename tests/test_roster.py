@@ -82,7 +82,7 @@ def test_a_header_without_the_required_columns_is_refused() -> None:
     assert problems("patient,when\nP-001,2026-12-07\n") == (
         "roster.csv: 2 problems, nothing was booked:\n"
         "  line 1, column 2: unknown column 'when'; columns: patient, protocol, start, time, "
-        "days, maintenance_every\n"
+        "days, maintenance_every, override, rems_enrolled\n"
         "  line 1: the required column 'start' is missing"
     )
 

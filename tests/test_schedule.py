@@ -269,6 +269,9 @@ def requests(draw: st.DrawFn) -> CourseRequest:
                 )
             )
         )
+    until = None
+    if draw(st.booleans()):
+        until = start + timedelta(days=draw(st.integers(0, 400)))
     lozenges = None
     if protocol != "lozenge" and draw(st.booleans()):
         lozenges = draw(st.integers(2, 7))
@@ -280,7 +283,8 @@ def requests(draw: st.DrawFn) -> CourseRequest:
         zone=draw(st.sampled_from(ZONES)),
         calendar=ClinicCalendar(open_days, tuple(closures)),
         every=every,
-        open_sessions=draw(st.integers(0, 8)),
+        open_sessions=None if until else draw(st.integers(0, 8)),
+        until=until,
         lozenge_every=lozenges,
     )
 
@@ -314,6 +318,9 @@ def test_every_plan_keeps_every_rule_or_is_refused_with_a_reason(request: Course
         wall = s.start.astimezone(zone).replace(tzinfo=None)
         if s.note is None or "clock" not in s.note:
             assert wall == datetime.combine(s.day, request.at)
+    open_phase = request.protocol.open_phase
+    if request.until is not None and open_phase is not None:
+        assert all(s.day <= request.until for s in course.phase_sessions(open_phase.name))
     induction = [s for s in course.sessions if s.phase == "induction"]
     if request.protocol.name in ("iv", "im"):
         assert len(induction) == 6
@@ -333,3 +340,20 @@ def test_a_refused_plan_names_a_start_date_that_really_works(request: CourseRequ
         start = date.fromisoformat(message.rsplit(" ", 1)[1])
         course = plan_course(CourseRequest(**{**request.__dict__, "start": start}))
         assert course.sessions[0].day == start
+
+
+def test_without_a_suggestion_a_refusal_names_only_the_broken_rule() -> None:
+    request = CourseRequest("P-001", IV, MONDAY, calendar=ClinicCalendar(frozenset({0})))
+    with pytest.raises(PlanError) as error:
+        plan_course(request, suggest_start=False)
+    assert str(error.value) == (
+        "induction needs 6 sessions at least 2 days apart within 21 days; from 2026-12-07 "
+        "the clinic's open days fit only 3"
+    )
+
+
+def test_a_suggested_start_never_lies_after_until() -> None:
+    closure = Closure(date(2026, 12, 10), date(2026, 12, 31), "winter closure")
+    with pytest.raises(PlanError) as error:
+        iv(calendar=ClinicCalendar(MON_TO_FRI, (closure,)), until=date(2026, 12, 20))
+    assert str(error.value).endswith("; no start date on or before --until 2026-12-20 works")

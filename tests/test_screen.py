@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def write_answers(path: Path, **changes: object) -> Path:
 def test_screen_prints_answers_then_the_result(capsys: pytest.CaptureFixture[str]) -> None:
     answers = write_answers(Path("a.toml"), mania=True, prior_antidepressants=1)
     result = run(capsys, *SCREEN, "--answers", str(answers))
-    assert (result.code, result.err) == (0, "")
+    book = os.environ["KETAPLAN_BOOK"]
+    assert (result.code, result.err) == (0, f"Stored the screening of P-001 in {book}\n")
     lines = [line.rstrip() for line in result.out.splitlines()]
     assert lines[1].split() == ["Question", "Answer"]
     assert lines[3].split()[-1] == "1"
@@ -172,3 +174,73 @@ def test_interactive_screening_prompts_on_stderr_and_returns_the_result(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "14. Is the patient a child (under 18)?" in captured.err
+
+
+def test_a_screening_is_stored_and_shown_again_with_show(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    answers = write_answers(Path("a.toml"), mania=True, prior_antidepressants=1)
+    taken = run(capsys, *SCREEN, "--answers", str(answers))
+    assert taken.code == 0
+    shown = run(capsys, "screen", "--show", "P-001")
+    assert (shown.code, shown.err) == (0, "")
+    assert shown.out == taken.out
+    as_json = run(capsys, "screen", "--show", "P-001", "--format", "json")
+    data = json.loads(as_json.out)
+    assert (data["patient"], data["date"], data["summary"]) == (
+        "P-001",
+        "2026-11-27",
+        "contraindicated: mania",
+    )
+    assert list(data["answers"]) == [q.key for q in QUESTIONS]
+
+
+def test_show_names_the_latest_screening(capsys: pytest.CaptureFixture[str]) -> None:
+    first = write_answers(Path("a.toml"), mania=True)
+    run(capsys, "screen", "--patient", "P-001", "--date", "2026-11-02", "--answers", str(first))
+    run(capsys, *SCREEN, "--answers", EXAMPLE)
+    shown = run(capsys, "screen", "--show", "P-001")
+    assert "Screening of P-001 on 2026-11-27: no listed contraindication" in shown.out
+
+
+def test_show_without_a_stored_screening_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run(capsys, *SCREEN, "--answers", EXAMPLE)
+    result = run(capsys, "screen", "--show", "P-002")
+    book = os.environ["KETAPLAN_BOOK"]
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"Error: no screening of P-002 is stored in the book {book}; record one with "
+        "`ketaplan screen --patient P-002`\n"
+    )
+
+
+def test_show_without_a_book_creates_none(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(capsys, "screen", "--show", "P-001")
+    assert result.code == 1
+    assert result.err.startswith("Error: there is no clinic book at ")
+    assert not Path(os.environ["KETAPLAN_BOOK"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--show", "P-001", "--patient", "P-001"), "--show prints a stored screening; drop "
+         "--patient"),
+        (("--show", "P-001", "--answers", "a.toml"), "--show prints a stored screening; drop "
+         "--answers"),
+        ((), "give --patient CODE to screen a patient, or --show CODE"),
+    ],
+)  # fmt: skip
+def test_show_and_screening_options_do_not_mix(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    result = run(capsys, "screen", *args)
+    assert (result.code, result.out, result.err) == (2, "", f"Error: {message}\n")
+
+
+def test_a_refused_screening_stores_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    answers = write_answers(Path("a.toml"), mania=None, manai=False)
+    assert run(capsys, *SCREEN, "--answers", str(answers)).code == 2
+    assert not Path(os.environ["KETAPLAN_BOOK"]).exists()

@@ -165,3 +165,98 @@ def test_an_empty_file_becomes_a_new_book(tmp_path: Path) -> None:
     path.touch()
     open_book(path).close()
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_version_1_book_upgrades_without_losing_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ketaplan.store.sqlite as sqlite_store
+
+    path = tmp_path / "v1.sqlite"
+    # A book written by the ketaplan that knew only migration 1, through the real code path.
+    with monkeypatch.context() as old:
+        old.setattr(sqlite_store, "MIGRATIONS", MIGRATIONS[:1])
+        old.setattr(sqlite_store, "SCHEMA_VERSION", 1)
+        open_book(path).close()
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, active, "
+        "created_utc) VALUES ('P-001', 'esketamine', 'Esketamine nasal spray', "
+        "'{\"route\":\"esketamine\"}', '2026-12-07', 'Europe/Berlin', 1, '2026-12-01T08:00:00Z')"
+    )
+    db.execute(
+        "INSERT INTO sessions (course_id, uid, number, phase, phase_number, phase_total, "
+        "location, start_utc, end_utc, zone, chair, status) VALUES (1, 'u1@ketaplan', 1, "
+        "'induction', 1, 8, 'clinic', '2026-12-07T08:00:00Z', '2026-12-07T10:00:00Z', "
+        "'Europe/Berlin', 1, 'booked')"
+    )
+    db.commit()
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    db.close()
+
+    book = open_book(path)
+    (row,) = book.sessions_between(NOW, NOW + timedelta(days=30))
+    assert (row.patient, row.uid, row.start, row.route, row.override) == (
+        "P-001", "u1@ketaplan", datetime(2026, 12, 7, 9, 0, tzinfo=BERLIN), "esketamine", None,
+    )  # fmt: skip
+    record = book.active_course("P-001")
+    assert record is not None
+    assert record.override is None
+    assert book.latest_screening("P-001") is None
+    assert book.enrollment("P-001") is None
+    book.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    versions = [v for (v,) in db.execute("SELECT version FROM schema_migrations")]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+    db.close()
+
+
+def test_screenings_come_back_latest_first_with_answers_in_order(tmp_path: Path) -> None:
+    from ketaplan.store import ScreeningRecord
+
+    book = open_book(tmp_path / "b.sqlite")
+    answers = (("prior_antidepressants", 3), ("mania", True), ("under_18", False))
+    older = ScreeningRecord(
+        "P-001", date(2026, 11, 1), answers, "contraindicated: mania", True, NOW
+    )
+    newer = ScreeningRecord(
+        "P-001", date(2026, 11, 20), answers[:1], "no listed contraindication", False, NOW
+    )
+    with book.writing() as tx:
+        tx.add_screening(newer)
+        tx.add_screening(older)  # recorded later, answered earlier
+        assert tx.latest_screening("P-001") == newer
+    assert book.latest_screening("P-001") == newer
+    assert book.latest_screening("P-002") is None
+    stored = sqlite3.connect(tmp_path / "b.sqlite").execute(
+        "SELECT answers FROM screenings WHERE screened_on = '2026-11-01'"
+    )
+    assert stored.fetchone()[0] == '{"prior_antidepressants": 3, "mania": true, "under_18": false}'
+
+
+def test_the_last_recorded_enrollment_counts(tmp_path: Path) -> None:
+    from ketaplan.store import EnrollmentRecord
+
+    book = open_book(tmp_path / "b.sqlite")
+    with book.writing() as tx:
+        tx.record_enrollment(EnrollmentRecord("P-001", date(2026, 11, 20), NOW))
+        tx.record_enrollment(EnrollmentRecord("P-001", date(2026, 11, 2), NOW))
+    assert book.enrollment("P-001") == EnrollmentRecord("P-001", date(2026, 11, 2), NOW)
+    assert book.enrollment("P-002") is None
+
+
+def test_a_courses_override_is_stored_and_read_back(tmp_path: Path) -> None:
+    from ketaplan.store import ScreeningOverride
+
+    book = open_book(tmp_path / "b.sqlite")
+    override = ScreeningOverride("cleared by Dr. A", "no screening recorded")
+    new = NewCourse(
+        "P-001", "iv", "IV ketamine", "{}", date(2026, 12, 7), "Europe/Berlin", NOW, override
+    )
+    with book.writing() as tx:
+        record = tx.add_course(new, [session(1, 7)])
+    assert record.override == override
+    assert book.active_course("P-001") == record
+    (row,) = book.course_sessions(record.id)
+    assert (row.override, row.route) == (override, None)

@@ -285,7 +285,10 @@ def book_course(request: CourseRequest, preferred: time | None, capacity: Capaci
         closures = tuple(Closure(d, d, FULL_DAY) for d in full if d >= start_day)
         calendar = replace(request.calendar, closures=request.calendar.closures + closures)
         try:
-            course = plan_course(replace(request, start=start_day, calendar=calendar))
+            # No suggested start: this loop tries the later starts itself.
+            course = plan_course(
+                replace(request, start=start_day, calendar=calendar), suggest_start=False
+            )
         except PlanError as exc:
             # The full days leave no room for the rules from this start: a day later.
             refusal, course = exc, None

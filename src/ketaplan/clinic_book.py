@@ -5,20 +5,36 @@ Every call of `book_courses` is one write transaction: what it reads of the chai
 cannot change before it writes, two coordinators booking at once are served one after
 the other, and any failure (one course of a roster that does not fit) leaves the book
 exactly as it was. No SQL here: the store does that.
+
+Safety (issue 5) is checked in the same transaction: the patient's latest screening (a
+contraindication, or no screening when the clinic requires one, refuses the course
+unless an override reason is given), and for esketamine the REMS enrollment on or before
+the first treatment (never overridden: it is a condition of the programme, not a
+clinical judgement).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from ketaplan.booking import Booking, Capacity, book_course, protocol_definition
 from ketaplan.booking import protocol_from_definition as _protocol
 from ketaplan.config import ClinicConfig
 from ketaplan.errors import BookError, KetaplanError, UsageError
+from ketaplan.rems import Enrollment, require_enrollment
+from ketaplan.safety import checked_override
 from ketaplan.schedule import Course, CourseRequest, Session
-from ketaplan.store import Book, NewCourse, NewSession, SessionRecord
+from ketaplan.store import (
+    Book,
+    BookWriter,
+    EnrollmentRecord,
+    NewCourse,
+    NewSession,
+    ScreeningOverride,
+    SessionRecord,
+)
 
 
 @dataclass(frozen=True)
@@ -29,11 +45,23 @@ class BookingJob:
         request: the course, as `plan` would plan it.
         preferred: the patient's time of day; None for the least loaded start.
         line: the roster line it came from; None on the command line.
+        override: the reason to book despite the screening check; None for none.
+        enrolled_on: a REMS enrollment date to record with the booking (a roster's
+            `rems_enrolled` column); None to use the one recorded in the book.
     """
 
     request: CourseRequest
     preferred: time | None
     line: int | None = None
+    override: str | None = None
+    enrolled_on: date | None = None
+
+    @property
+    def override_hint(self) -> str:
+        """How a coordinator gives an override for this job."""
+        if self.line is None:
+            return 'give --override "REASON"'
+        return "fill in the roster's override column"
 
     @property
     def where(self) -> str:
@@ -44,10 +72,12 @@ class BookingJob:
 
 @dataclass(frozen=True)
 class BookedCourse:
-    """A job and the course as booked (days, times, chairs and notes)."""
+    """A job, the course as booked (days, times, chairs and notes) and the screening
+    override stored with it (None for none)."""
 
     job: BookingJob
     booking: Booking
+    override: ScreeningOverride | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +108,10 @@ def book_courses(
     A patient with an active course is refused unless `replace`: then that course's
     sessions from `now` on are cancelled (kept, never deleted) before anything is placed,
     so their chairs are free for the new course. `advance` is called after each course.
+
+    Each job must pass the screening check (see `ketaplan.safety`) and, for esketamine,
+    have a REMS enrollment on or before its first clinic session; a job's
+    `enrolled_on` is recorded first, in the same transaction.
     """
     problems: list[str] = []
     usage_only = True
@@ -100,16 +134,32 @@ def book_courses(
                 cancelled += tx.cancel_course(course.id, now)
         capacity = Capacity(clinic, zone, tx.chairs_held, now=now)
         for job in jobs:
+            patient = job.request.patient
+            override, refusal = checked_override(
+                patient,
+                tx.latest_screening(patient),
+                job.override,
+                require_screening=clinic.require_screening,
+                hint=job.override_hint,
+            )
+            if refusal is not None:
+                if len(jobs) == 1:
+                    raise BookError(f"{patient}: {refusal}")
+                usage_only = False
+                problems.append(f"{job.where}: {refusal}")
+                continue
             try:
+                enrollment = _enrollment(tx, job, now)
                 booking = book_course(job.request, job.preferred, capacity)
-                tx.add_course(_new_course(booking, now), _new_sessions(booking))
+                require_enrollment(booking.course, enrollment)
+                tx.add_course(_new_course(booking, now, override), _new_sessions(booking))
             except KetaplanError as exc:
                 if len(jobs) == 1:
                     raise
                 usage_only = usage_only and isinstance(exc, UsageError)
                 problems.append(f"{job.where}: {exc}")
                 continue
-            booked.append(BookedCourse(job, booking))
+            booked.append(BookedCourse(job, booking, override))
             advance()
         if problems:
             message = _problems(problems, len(jobs))
@@ -124,7 +174,22 @@ def _problems(problems: list[str], total: int) -> str:
     return "\n".join([head, *(f"  {p}" for p in problems)])
 
 
-def _new_course(booking: Booking, now: datetime) -> NewCourse:
+def _enrollment(tx: BookWriter, job: BookingJob, now: datetime) -> Enrollment | None:
+    """The patient's REMS enrollment, recording the job's own first when it brings one
+    that the book does not already have."""
+    patient = job.request.patient
+    recorded = tx.enrollment(patient)
+    if job.enrolled_on is not None and (
+        recorded is None or recorded.enrolled_on != job.enrolled_on
+    ):
+        recorded = EnrollmentRecord(patient, job.enrolled_on, now)
+        tx.record_enrollment(recorded)
+    return None if recorded is None else Enrollment(patient, recorded.enrolled_on)
+
+
+def _new_course(
+    booking: Booking, now: datetime, override: ScreeningOverride | None = None
+) -> NewCourse:
     course = booking.course
     return NewCourse(
         patient=course.patient,
@@ -134,6 +199,7 @@ def _new_course(booking: Booking, now: datetime) -> NewCourse:
         start=course.start,
         zone=course.zone,
         created=now,
+        override=override,
     )
 
 

@@ -18,9 +18,13 @@ from zoneinfo import ZoneInfo
 
 from ketaplan.errors import KetaplanError
 from ketaplan.schedule import Course
+from ketaplan.store import SessionRecord
 
 FORM_DUE_DAYS = 7
 WEEK_DAYS = 7
+# A session that took or will take place owes a form; a cancelled or missed one gave no
+# dose and owes none.
+DOSED = ("booked", "attended")
 
 
 class RemsError(KetaplanError):
@@ -75,6 +79,21 @@ def monitoring_forms(course: Course) -> tuple[MonitoringForm, ...]:
     zone = ZoneInfo(course.zone)
     days = ((s.uid, _local_day(s.start, zone)) for s in course.clinic_sessions)
     return tuple(MonitoringForm(course.patient, uid, day, form_due_date(day)) for uid, day in days)
+
+
+def booked_forms(sessions: Iterable[SessionRecord]) -> list[MonitoringForm]:
+    """One form per esketamine clinic session of the book that took or will take place,
+    in the order given; other routes, home doses, cancelled and missed sessions owe none."""
+    return [
+        _booked_form(s)
+        for s in sessions
+        if s.route == "esketamine" and s.location == "clinic" and s.status in DOSED
+    ]
+
+
+def _booked_form(session: SessionRecord) -> MonitoringForm:
+    day = _local_day(session.start, ZoneInfo(session.zone))
+    return MonitoringForm(session.patient, session.uid, day, form_due_date(day))
 
 
 def forms_due(forms: Iterable[MonitoringForm], week_start: date) -> list[MonitoringForm]:

@@ -1,9 +1,10 @@
 """Reading a roster: many patients to book at once, from a CSV file.
 
 Columns (a header row names them, in any order): patient, protocol, start, time, days,
-maintenance_every. `patient` and `start` are required; the others may be left out or
-empty (the clinic's protocol, the least loaded time, the clinic's days, the protocol's
-maintenance interval). Every bad cell of every row is reported at once, with its line and
+maintenance_every, override, rems_enrolled. `patient` and `start` are required; the
+others may be left out or empty (the clinic's protocol, the least loaded time, the
+clinic's days, the protocol's maintenance interval, no screening override, the REMS
+enrollment already in the book). Every bad cell of every row is reported at once, with its line and
 column, so a coordinator fixes the file in one go; nothing is booked from a bad roster.
 """
 
@@ -19,8 +20,18 @@ from typing import TypeVar
 from ketaplan.errors import UsageError
 from ketaplan.parsing import parse_date, parse_intervals, parse_time, parse_weekdays
 from ketaplan.protocols import Protocol, get_protocol
+from ketaplan.safety import parse_override
 
-COLUMNS = ("patient", "protocol", "start", "time", "days", "maintenance_every")
+COLUMNS = (
+    "patient",
+    "protocol",
+    "start",
+    "time",
+    "days",
+    "maintenance_every",
+    "override",
+    "rems_enrolled",
+)
 REQUIRED = ("patient", "start")
 _T = TypeVar("_T")
 # Beyond this many problems the rest are counted, not listed.
@@ -39,6 +50,9 @@ class RosterRow:
         time: the preferred time of day; None for the least loaded start.
         days: weekdays the patient can come (0 is Monday); None for any open day.
         every: maintenance gaps in days, the last repeating; None for the protocol's.
+        override: the reason to book despite the screening check; None for none.
+        rems_enrolled: the patient's esketamine REMS enrollment date, to record with
+            the booking; None to use the one in the book.
     """
 
     line: int
@@ -48,6 +62,8 @@ class RosterRow:
     time: time | None
     days: frozenset[int] | None
     every: tuple[int, ...] | None
+    override: str | None = None
+    rems_enrolled: date | None = None
 
 
 class RosterError(UsageError):
@@ -173,9 +189,16 @@ def _row(
     every = cell("maintenance_every", lambda t: parse_intervals(t, what="maintenance_every"))
     if every is not None:
         _check_every(line, names, protocol, every, problems)
+    override = cell("override", lambda t: parse_override(t, what="override"))
+    enrolled = cell("rems_enrolled", lambda t: parse_date(t, what="rems_enrolled", today=today))
+    if enrolled is not None and enrolled > today:
+        problems.append(
+            f"line {line}, column {names.index('rems_enrolled') + 1}: rems_enrolled {enrolled} "
+            f"is after today ({today}); record an enrollment that has taken place"
+        )
     if len(problems) > before or patient is None or start is None:
         return None
-    return RosterRow(line, patient, protocol, start, at, days, every)
+    return RosterRow(line, patient, protocol, start, at, days, every, override, enrolled)
 
 
 def _check_every(

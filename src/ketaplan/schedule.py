@@ -153,13 +153,16 @@ class _RuleBroken(Exception):
         self.rule = rule
 
 
-def plan_course(request: CourseRequest) -> Course:
+def plan_course(request: CourseRequest, *, suggest_start: bool = True) -> Course:
     """Plan a course that keeps every rule, or raise PlanError saying which rule fails
-    and the first start date that would work."""
+    and (with `suggest_start`, which plans up to a year of later starts) the first start
+    date that would work."""
     _check_request(request)
     try:
         slots = _plan_days(request, request.start)
     except _RuleBroken as broken:
+        if not suggest_start:
+            raise PlanError(broken.rule) from None
         raise PlanError(f"{broken.rule}; {_first_working_start(request)}") from None
     course = _build_course(request, slots)
     from ketaplan.rules import violations  # the independent check; imports this module
@@ -208,15 +211,23 @@ def _check_request(request: CourseRequest) -> None:
 
 
 def _first_working_start(request: CourseRequest) -> str:
-    for offset in range(1, SEARCH_DAYS + 1):
+    last = SEARCH_DAYS
+    if request.until is not None:
+        # A course may not start after its --until date.
+        last = min(last, (request.until - request.start).days)
+    for offset in range(1, last + 1):
         start = request.start + timedelta(days=offset)
         try:
             slots = _plan_days(request, start)
         except _RuleBroken:
             continue
+        if request.until is not None and slots[0].day > request.until:
+            break
         # The course from `start` begins on its first open day: name that day, which
         # gives the same course and is the date a coordinator would book.
         return f"the first start date that works is {slots[0].day.isoformat()}"
+    if last < SEARCH_DAYS:
+        return f"no start date on or before --until {request.until} works"
     return f"no start date in the {SEARCH_DAYS} days after {request.start} works"
 
 

@@ -3,17 +3,32 @@ patient's code and the chair in each, and the same UID the patient's calendar ca
 
 A cancelled session stays in the file as STATUS:CANCELLED with a raised SEQUENCE, so a
 calendar that imported it before shows the cancellation instead of a stale visit.
+
+Each event's description carries the route's staff checklist (`checklists.py`). Every
+esketamine session also gets an all-day "monitoring form due" marker on the 7th calendar
+day after it (REMS), which blocks no time; its UID is `rems-` and the session's UID, and
+it follows its session's SEQUENCE, so a cancelled session's marker is written as
+cancelled too. Patient calendars (`ics.course_events`) never carry any of this.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
+from ketaplan.checklists import checklist_text
 from ketaplan.config import ClinicConfig
 from ketaplan.ics import CLINIC_CATEGORY, CalendarEvent
+from ketaplan.rems import form_due_date
 from ketaplan.store import SessionRecord
 
 STAFF_CATEGORY = "Chair"
+REMS_CATEGORY = "REMS"
+MARKER_PREFIX = "rems-"
+# A course booked with a screening override says so; the reason itself stays in the
+# book (`agenda --detail`), out of calendars that third-party services store.
+OVERRIDE_NOTE = "Booked with a screening override: see `ketaplan agenda --detail`."
 
 
 def staff_summary(session: SessionRecord) -> str:
@@ -37,6 +52,7 @@ def staff_events(sessions: Iterable[SessionRecord], clinic: ClinicConfig) -> lis
             latest[session.uid] = session
     location = clinic.location or clinic.name
     events: list[CalendarEvent] = []
+    markers: list[CalendarEvent] = []
     for session in sorted(latest.values(), key=lambda s: (s.start, s.chair or 0, s.patient)):
         cancelled = session.status == "cancelled"
         events.append(
@@ -45,11 +61,7 @@ def staff_events(sessions: Iterable[SessionRecord], clinic: ClinicConfig) -> lis
                 summary=staff_summary(session),
                 start=session.start,
                 end=session.end,
-                description=(
-                    f"Patient {session.patient}, chair {session.chair}, "
-                    f"{session.start:%H:%M}-{session.end:%H:%M} in the chair; "
-                    f"session {session.number} of the course; {session.status}."
-                ),
+                description=staff_description(session),
                 location=location,
                 transparent=cancelled,
                 sequence=session.sequence,
@@ -57,4 +69,46 @@ def staff_events(sessions: Iterable[SessionRecord], clinic: ClinicConfig) -> lis
                 categories=(CLINIC_CATEGORY, STAFF_CATEGORY),
             )
         )
-    return events
+        if session.route == "esketamine":
+            markers.append(form_marker(session))
+    # Markers after the sessions, by due date: all-day events sort apart in every client.
+    markers.sort(key=lambda m: (m.start, m.summary, m.uid))
+    return events + markers
+
+
+def staff_description(session: SessionRecord) -> str:
+    """Patient, chair and time, then the route's checklist (when the route is known)."""
+    parts = [
+        f"Patient {session.patient}, chair {session.chair}, "
+        f"{session.start:%H:%M}-{session.end:%H:%M} in the chair; "
+        f"session {session.number} of the course; {session.status}."
+    ]
+    if session.override is not None:
+        parts.append(OVERRIDE_NOTE)
+    if session.route is not None:
+        parts += ["", checklist_text(session.route, session.start, session.end)]
+    return "\n".join(parts)
+
+
+def form_marker(session: SessionRecord) -> CalendarEvent:
+    """The all-day REMS marker of an esketamine session: on the session's local date plus
+    7 calendar days, blocking no time; cancelled with its session (and when missed: no
+    dose, no form)."""
+    day = session.start.astimezone(ZoneInfo(session.zone)).date()
+    due = form_due_date(day)
+    owed = session.status in ("booked", "attended")
+    return CalendarEvent(
+        uid=f"{MARKER_PREFIX}{session.uid}",
+        summary=f"REMS monitoring form due · {session.patient}",
+        start=due,
+        end=due + timedelta(days=1),
+        description=(
+            f"Patient monitoring form for {session.patient}'s esketamine session of "
+            f"{day.isoformat()} (session {session.number}) is due by today: within 7 "
+            f"calendar days of the session. Session UID {session.uid}."
+        ),
+        transparent=True,
+        sequence=session.sequence,
+        status="CONFIRMED" if owed else "CANCELLED",
+        categories=(REMS_CATEGORY,),
+    )

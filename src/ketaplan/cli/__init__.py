@@ -22,6 +22,7 @@ COMMAND_MODULES = {
     "book": "ketaplan.cli.book",
     "agenda": "ketaplan.cli.book",
     "export": "ketaplan.cli.book",
+    "rems": "ketaplan.cli.rems",
 }
 
 

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ketaplan.booking import Booking, day_utilization
+from ketaplan.booking import day_utilization
 from ketaplan.cli.app import app
+from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
     ClosedOpt,
     ConfigOpt,
@@ -43,26 +44,16 @@ from ketaplan.cli.render import console
 from ketaplan.clinic import ClinicCalendar
 from ketaplan.clinic_book import BookedCourse, BookingJob, book_courses
 from ketaplan.config import ClinicConfig
-from ketaplan.errors import BookError, UsageError
+from ketaplan.errors import UsageError
 from ketaplan.parsing import parse_date, parse_weekdays
+from ketaplan.safety import parse_override
 from ketaplan.schedule import CourseRequest
-from ketaplan.store import Book, SessionRecord, open_book
+from ketaplan.store import Book, ScreeningOverride, SessionRecord
 
 if TYPE_CHECKING:
+    from ketaplan.checklists import Checklist
     from ketaplan.ics import CalendarEvent
 
-BOOK_FILE = "book.sqlite"
-
-BookOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--book",
-        metavar="FILE",
-        help="The clinic book (default: $KETAPLAN_BOOK, else book.path in ketaplan.toml, "
-        "else book.sqlite in the user data directory).",
-        show_default=False,
-    ),
-]
 FromOpt = Annotated[
     str | None,
     typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD.", show_default=False),
@@ -71,36 +62,6 @@ ToOpt = Annotated[
     str | None,
     typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD.", show_default=False),
 ]
-
-
-def book_path(option: str | None, clinic: ClinicConfig) -> tuple[Path, bool]:
-    """The book's path, and whether it is the default in the user data directory:
-    `--book`, else $KETAPLAN_BOOK, else the config's [book] path, else the default."""
-    if option:
-        return Path(option).expanduser(), False
-    env = os.environ.get("KETAPLAN_BOOK")
-    if env:
-        return Path(env).expanduser(), False
-    if clinic.book is not None:
-        return clinic.book, False
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("ketaplan")) / BOOK_FILE, True
-
-
-@contextmanager
-def opened_book(option: str | None, clinic: ClinicConfig, *, create: bool) -> Iterator[Book]:
-    path, default = book_path(option, clinic)
-    if default and create:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise BookError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
-    book = open_book(path, create=create)
-    try:
-        yield book
-    finally:
-        book.close()
 
 
 @app.command()
@@ -149,7 +110,7 @@ def book(
             "--roster",
             metavar="FILE",
             help="Book every patient of a CSV file (columns: patient, protocol, start, time, "
-            "days, maintenance_every).",
+            "days, maintenance_every, override, rems_enrolled).",
             show_default=False,
             dir_okay=False,
         ),
@@ -162,6 +123,16 @@ def book(
             "cancelled, never deleted.",
         ),
     ] = False,
+    override: Annotated[
+        str | None,
+        typer.Option(
+            "--override",
+            metavar="REASON",
+            help="Book despite the screening check (a listed contraindication, or no "
+            "screening): the clinician's reason, stored and shown with the course.",
+            show_default=False,
+        ),
+    ] = None,
     book_option: BookOpt = None,
     fmt: FormatOpt = "table",
     config: ConfigOpt = None,
@@ -170,6 +141,11 @@ def book(
 
     Each clinic session at the preferred --time if a chair and a start slot are free,
     else the nearest free time that day, else the nearest day the protocol's rules allow.
+
+    The patient's latest screening must list no contraindication, and one must be
+    recorded unless ketaplan.toml says require_screening = false; --override "REASON"
+    books anyway and stores the reason. Esketamine needs a REMS enrollment
+    (`ketaplan rems enroll`). ketaplan supports the clinician's decision and makes none.
 
     Example: ketaplan book --patient P-001 --start 2026-12-07 --time 09:00
     """
@@ -189,6 +165,7 @@ def book(
             "--maintenance-sessions": maintenance_sessions,
             "--until": until,
             "--lozenges": lozenges,
+            "--override": override,
         }
         extra = [name for name, value in given.items() if value is not None]
         if extra:
@@ -222,7 +199,8 @@ def book(
                 f"({today}) on"
             )
         preferred = request.at if time_ else None
-        jobs = [BookingJob(request, preferred)]
+        reason = parse_override(override) if override is not None else None
+        jobs = [BookingJob(request, preferred, override=reason)]
     with opened_book(book_option, clinic, create=True) as clinic_book, _progress(len(jobs)) as tick:
         result = book_courses(
             clinic_book, jobs, clinic, zone, now=now, replace=replace_, advance=tick
@@ -286,7 +264,11 @@ def _roster_jobs(
             calendar=days,
             every=row.every,
         )
-        jobs.append(BookingJob(request, row.time, row.line))
+        jobs.append(
+            BookingJob(
+                request, row.time, row.line, override=row.override, enrolled_on=row.rems_enrolled
+            )
+        )
     if problems:
         raise RosterError(str(path), problems)
     return jobs
@@ -312,6 +294,7 @@ def _booked_json(booked: list[BookedCourse], cancelled: int) -> dict[str, Any]:
                 "patient": b.booking.course.patient,
                 "protocol": b.booking.course.protocol.name,
                 "timezone": b.booking.course.zone,
+                "override": _override_json(b),
                 "sessions": [
                     {
                         "number": p.session.number,
@@ -331,6 +314,17 @@ def _booked_json(booked: list[BookedCourse], cancelled: int) -> dict[str, Any]:
         ],
         "cancelled": cancelled,
     }
+
+
+def _override_json(booked: BookedCourse) -> dict[str, str] | None:
+    if booked.override is None:
+        return None
+    return {"reason": booked.override.reason, "screening": booked.override.screening}
+
+
+def override_line(override: ScreeningOverride) -> str:
+    """How every output shows a course's screening override."""
+    return f"Screening override: {override.reason} (at booking: {override.screening})"
 
 
 BOOKED_CSV = ("patient", "number", "phase", "start", "end", "location", "chair", "uid", "note")
@@ -365,7 +359,7 @@ def _print_booked(
         )
         return
     if roster is None:
-        _print_course_table(console(), booked[0].booking, location)
+        _print_course_table(console(), booked[0], location)
     else:
         _print_roster_summary(booked, roster, location)
     if cancelled:
@@ -373,11 +367,12 @@ def _print_booked(
         sys.stdout.write(f"Replaced the active course: {cancelled} future {plural} cancelled.\n")
 
 
-def _print_course_table(out: Any, booking: Booking, location: str) -> None:
+def _print_course_table(out: Any, booked: BookedCourse, location: str) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
+    booking = booked.booking
     course = booking.course
     clinic_count = len(course.clinic_sessions)
     out.print(
@@ -387,6 +382,8 @@ def _print_course_table(out: Any, booking: Booking, location: str) -> None:
         )
     )
     out.print(Text(f"Book: {location}"))
+    if booked.override is not None:
+        out.print(Text(override_line(booked.override)), soft_wrap=True)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("#", "Phase", "Day", "Date", "Time", "Chair"):
         table.add_column(column, no_wrap=True, justify="right" if column == "#" else "left")
@@ -424,6 +421,12 @@ def _print_roster_summary(booked: list[BookedCourse], roster: Path, location: st
         f"At the preferred time: {_share(at_time, len(timed))} clinic sessions.",
         f"On the ideal date: {_share(ideal, len(placements))} sessions.",
     ]
+    overridden = [b for b in booked if b.override is not None]
+    if overridden:
+        lines.append(f"Screening overrides ({len(overridden)}):")
+    for b in overridden:
+        assert b.override is not None
+        lines.append(f"  {b.booking.course.patient}: {override_line(b.override)}")
     moved = [(b, p) for b in booked for p in b.booking.placements if p.session.note]
     if moved:
         lines.append(f"Moved or noted ({len(moved)}):")
@@ -491,7 +494,29 @@ def _day_bounds(first: date, last: date, zone: str) -> tuple[datetime, datetime]
     return since, until
 
 
-def _session_json(s: SessionRecord) -> dict[str, Any]:
+def _session_json(s: SessionRecord, *, detail: bool = False) -> dict[str, Any]:
+    data = _session_fields(s)
+    if detail:
+        checklist = session_checklist(s)
+        data["checklist"] = None if checklist is None else checklist.as_json()
+        data["override"] = (
+            None
+            if s.override is None
+            else {"reason": s.override.reason, "screening": s.override.screening}
+        )
+    return data
+
+
+def session_checklist(s: SessionRecord) -> Checklist | None:
+    """The staff checklist of a clinic session that is to take or took place."""
+    if s.route is None or s.location != "clinic" or s.status == "cancelled":
+        return None
+    from ketaplan.checklists import checklist
+
+    return checklist(s.route, s.start, s.end)
+
+
+def _session_fields(s: SessionRecord) -> dict[str, Any]:
     return {
         "patient": s.patient,
         "number": s.number,
@@ -523,6 +548,14 @@ def agenda(
     ] = None,
     first: FromOpt = None,
     last: ToOpt = None,
+    detail: Annotated[
+        bool,
+        typer.Option(
+            "--detail",
+            help="Under each session, the route's staff checklist and any screening "
+            "override (table and json).",
+        ),
+    ] = False,
     fmt: FormatOpt = "table",
     book_option: BookOpt = None,
     config: ConfigOpt = None,
@@ -531,9 +564,14 @@ def agenda(
 
     Without dates: the current week (Monday to Sunday) in the clinic's time zone.
 
+    --detail adds, under each session, the route's staff checklist and any screening
+    override stored with the course.
+
     Example: ketaplan agenda --week 2026-12-07
     """
     check_format(fmt)
+    if detail and fmt == "csv":
+        raise UsageError("--detail is for --format table or json; csv keeps its columns")
     clinic = load_clinic(config)
     zone = clinic_zone(None, clinic)
     since_day, until_day = agenda_range(day, week, first, last, today_in(zone))
@@ -543,20 +581,26 @@ def agenda(
     if fmt == "json":
         import json
 
-        data = {"sessions": [_session_json(s) for s in sessions]}
+        data = {"sessions": [_session_json(s, detail=detail) for s in sessions]}
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
     if fmt == "csv":
         _write_csv(
             AGENDA_FIELDS,
-            [tuple(_session_json(s)[k] for k in AGENDA_FIELDS) for s in sessions],
+            [tuple(_session_fields(s)[k] for k in AGENDA_FIELDS) for s in sessions],
         )
         return
-    _print_agenda(sessions, since_day, until_day, clinic, zone)
+    _print_agenda(sessions, since_day, until_day, clinic, zone, detail=detail)
 
 
 def _print_agenda(
-    sessions: list[SessionRecord], first: date, last: date, clinic: ClinicConfig, zone: str
+    sessions: list[SessionRecord],
+    first: date,
+    last: date,
+    clinic: ClinicConfig,
+    zone: str,
+    *,
+    detail: bool = False,
 ) -> None:
     """Plain aligned columns, not a Rich table: a busy clinic's week is thousands of rows,
     and staff print it."""
@@ -576,7 +620,7 @@ def _print_agenda(
         if used is not None or todays:
             use = "closed" if used is None else f"chairs {100 * used:.0f}% used"
             lines += ["", f"{day:%a %Y-%m-%d} · {_plural(len(held), 'session')} · {use}"]
-            lines += _agenda_rows(todays, where)
+            lines += _agenda_rows(todays, where, detail=detail)
         day += timedelta(days=1)
     if not sessions:
         lines += ["", f"No sessions booked from {first} to {last}."]
@@ -586,7 +630,9 @@ def _print_agenda(
 AGENDA_COLUMNS = ("Time", "Chair", "Patient", "Session", "Status")
 
 
-def _agenda_rows(sessions: list[SessionRecord], where: tzinfo) -> list[str]:
+def _agenda_rows(
+    sessions: list[SessionRecord], where: tzinfo, *, detail: bool = False
+) -> list[str]:
     if not sessions:
         return []
     rows = [AGENDA_COLUMNS] + [
@@ -600,10 +646,21 @@ def _agenda_rows(sessions: list[SessionRecord], where: tzinfo) -> list[str]:
         for s in sessions
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(AGENDA_COLUMNS))]
-    return [
+    lines = [
         "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
+    if not detail:
+        return lines
+    out = lines[:1]
+    for s, line in zip(sessions, lines[1:], strict=True):
+        out.append(line)
+        if s.override is not None:
+            out.append(f"      {override_line(s.override)}")
+        checklist = session_checklist(s)
+        if checklist is not None:
+            out += [f"      {text}" for text in checklist.text().splitlines()]
+    return out
 
 
 # --- export -------------------------------------------------------------------------
@@ -632,7 +689,10 @@ def export(
     """Write a patient's booked course, or the clinic's sessions for staff, as an .ics file
     with the same UIDs as in the book.
 
-    --staff covers --from (default: today) to --to (default: everything after).
+    --staff covers --from (default: today) to --to (default: everything after); each
+    event carries the route's staff checklist, and each esketamine session an all-day
+    REMS "monitoring form due" marker 7 days later. Patient calendars carry preparation
+    and aftercare only.
 
     Example: ketaplan export --staff --ics staff.ics --from 2026-12-07 --to 2026-12-31
     """

@@ -1,4 +1,5 @@
-"""`ketaplan screen`: the intake screening questions, asked one by one or read from a file.
+"""`ketaplan screen`: the intake screening questions, asked one by one or read from a file,
+stored in the clinic book with the patient's code; `--show CODE` prints the latest.
 
 ketaplan supports the clinician's decision and makes none: the command prints what the
 answers list (contraindications, criteria not met) and decides nothing.
@@ -8,22 +9,23 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
 
 from ketaplan.cli.app import app
+from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
-    PatientOpt,
     check_patient,
     clinic_zone,
     load_clinic,
     today_in,
 )
 from ketaplan.cli.render import console
-from ketaplan.errors import UsageError
+from ketaplan.errors import BookError, UsageError
 from ketaplan.parsing import parse_date
 from ketaplan.screening import (
     MAX_COUNT,
@@ -33,6 +35,7 @@ from ketaplan.screening import (
     evaluate,
     read_answers,
 )
+from ketaplan.store import ScreeningRecord
 
 SCREEN_FORMATS = ("table", "json")
 EXAMPLE_ANSWERS = "examples/screening-answers.toml"
@@ -55,17 +58,39 @@ DateOpt = Annotated[
     ),
 ]
 ScreenFormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+ScreenPatientOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--patient",
+        metavar="CODE",
+        help="The patient's code, e.g. P-001: never a name.",
+        show_default=False,
+    ),
+]
+ShowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--show",
+        metavar="CODE",
+        help="Print the patient's latest screening stored in the book; asks nothing.",
+        show_default=False,
+    ),
+]
 
 
 @app.command()
 def screen(
-    patient: PatientOpt,
+    patient: ScreenPatientOpt = None,
     answers: AnswersOpt = None,
     on: DateOpt = None,
+    show: ShowOpt = None,
     fmt: ScreenFormatOpt = "table",
+    book_option: BookOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Ask the eligibility and contraindication questions and print what they list.
+    """Ask the screening questions, store the answers in the book, print what they list.
+
+    --show CODE prints the patient's latest stored screening instead.
 
     Asked one by one on a terminal, read from --answers FILE.toml in scripts.
 
@@ -77,6 +102,16 @@ def screen(
     """
     if fmt not in SCREEN_FORMATS:
         raise UsageError(f"--format {fmt!r} is not one of {', '.join(SCREEN_FORMATS)}")
+    if show is not None:
+        given = [
+            n for n, v in (("--patient", patient), ("--answers", answers), ("--date", on)) if v
+        ]
+        if given:
+            raise UsageError(f"--show prints a stored screening; drop {given[0]}")
+        print_screening(stored_screening(show, book_option, config), fmt)
+        return
+    if patient is None:
+        raise UsageError("give --patient CODE to screen a patient, or --show CODE")
     result = take_screening(
         patient=patient,
         answers_file=answers,
@@ -84,7 +119,47 @@ def screen(
         config=config,
         interactive=sys.stdin.isatty(),
     )
+    location = store_screening(result, book_option, config, now=datetime.now(UTC))
     print_screening(result, fmt)
+    # On stderr: stdout stays the result alone (JSON included).
+    sys.stderr.write(f"Stored the screening of {result.patient} in {location}\n")
+
+
+def screening_record(result: ScreeningResult, *, now: datetime) -> ScreeningRecord:
+    """What the book stores of a result: the answers, the summary and the flag."""
+    return ScreeningRecord(
+        patient=result.patient,
+        date=result.date,
+        answers=result.screening.answers,
+        summary=result.summary,
+        contraindicated=result.contraindicated,
+        recorded=now,
+    )
+
+
+def store_screening(
+    result: ScreeningResult, book_option: str | None, config: Path | None, *, now: datetime
+) -> str:
+    """Store the result in the clinic book (created if need be); returns where it is."""
+    with opened_book(book_option, load_clinic(config), create=True) as book:
+        with book.writing() as tx:
+            tx.add_screening(screening_record(result, now=now))
+        return book.location
+
+
+def stored_screening(patient: str, book_option: str | None, config: Path | None) -> ScreeningResult:
+    """The patient's latest stored screening, evaluated again from its answers."""
+    code = check_patient(patient)
+    with opened_book(book_option, load_clinic(config), create=False) as book:
+        record = book.latest_screening(code)
+        location = book.location
+    if record is None:
+        raise BookError(
+            f"no screening of {code} is stored in the book {location}; record one with "
+            f"`ketaplan screen --patient {code}`"
+        )
+    # The stored answers were checked when they were taken; question keys never change.
+    return evaluate(code, dict(record.answers), record.date, where=f"the book {location}")
 
 
 def take_screening(
@@ -99,7 +174,7 @@ def take_screening(
     """Check the options, take the answers (file, else prompts) and evaluate them.
 
     Everything that can be wrong with the options is refused before the first question
-    is asked. Returns the result for the caller to print, and later to store.
+    is asked. Returns the result for the caller to store and print.
     """
     code = check_patient(patient)
     today = today_in(clinic_zone(None, load_clinic(config)))

@@ -19,12 +19,63 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from ketaplan.booking import ChairUse
-from ketaplan.protocols import Location
+from ketaplan.protocols import Location, Route
 
 SessionStatus = Literal["booked", "attended", "missed", "cancelled"]
 STATUSES: tuple[SessionStatus, ...] = ("booked", "attended", "missed", "cancelled")
 # A session in one of these statuses holds (or held) its chair; a cancelled one does not.
 HOLDS_CHAIR: tuple[SessionStatus, ...] = ("booked", "attended", "missed")
+
+
+@dataclass(frozen=True)
+class ScreeningOverride:
+    """A course booked although the screening check refused it: the clinician's decision,
+    recorded with the course.
+
+    Attributes:
+        reason: why, in the coordinator's words (one line).
+        screening: what the check found when the course was booked: `no screening
+            recorded`, or the latest screening's date and summary.
+    """
+
+    reason: str
+    screening: str
+
+
+@dataclass(frozen=True)
+class ScreeningRecord:
+    """A stored intake screening (`ketaplan screen`): answers, never a name.
+
+    Attributes:
+        patient: the patient's code.
+        date: the day the answers were given.
+        answers: every question's answer as (key, answer), in catalogue order.
+        summary: `no listed contraindication` or `contraindicated: ...` with each item.
+        contraindicated: the screening lists at least one contraindication.
+        recorded: when it was stored (aware).
+    """
+
+    patient: str
+    date: date
+    answers: tuple[tuple[str, bool | int], ...]
+    summary: str
+    contraindicated: bool
+    recorded: datetime
+
+
+@dataclass(frozen=True)
+class EnrollmentRecord:
+    """A patient's esketamine REMS enrollment as recorded in the book.
+
+    Attributes:
+        patient: the patient's code.
+        enrolled_on: the day the patient was enrolled.
+        recorded: when it was stored (aware).
+    """
+
+    patient: str
+    enrolled_on: date
+    recorded: datetime
 
 
 @dataclass(frozen=True)
@@ -40,6 +91,7 @@ class NewCourse:
         start: the course's start date (its session ids derive from it).
         zone: IANA zone of the course's local times.
         created: when it was booked (aware; the CLI passes now).
+        override: the screening override it was booked with; None for none.
     """
 
     patient: str
@@ -49,6 +101,7 @@ class NewCourse:
     start: date
     zone: str
     created: datetime
+    override: ScreeningOverride | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +112,7 @@ class CourseRecord:
         id: the book's id of the course.
         patient, protocol, title, definition, start, zone, created: as in `NewCourse`.
         active: the patient's current course; a replaced course is inactive.
+        override: as in `NewCourse`.
     """
 
     id: int
@@ -70,6 +124,7 @@ class CourseRecord:
     zone: str
     created: datetime
     active: bool
+    override: ScreeningOverride | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +169,9 @@ class SessionRecord:
         start, end: aware datetimes in `zone`.
         zone: IANA zone of the course.
         status: booked; later attended, missed or cancelled.
+        route: the course's route (iv, im, esketamine, lozenge); None when its stored
+            protocol names none.
+        override: the screening override its course was booked with; None for none.
     """
 
     id: int
@@ -133,6 +191,8 @@ class SessionRecord:
     chair: int | None
     status: SessionStatus
     note: str | None
+    route: Route | None = None
+    override: ScreeningOverride | None = None
 
 
 class Book(Protocol):
@@ -154,6 +214,15 @@ class Book(Protocol):
     ) -> list[SessionRecord]:
         """Sessions starting at or after `first` and before `last`, every status, ordered
         by start, chair and patient."""
+        ...
+
+    def latest_screening(self, patient: str) -> ScreeningRecord | None:
+        """The patient's latest screening: latest date, then latest recorded."""
+        ...
+
+    def enrollment(self, patient: str) -> EnrollmentRecord | None:
+        """The patient's REMS enrollment: the one recorded last (a later record corrects
+        an earlier one)."""
         ...
 
     def writing(self) -> AbstractContextManager[BookWriter]:
@@ -183,6 +252,18 @@ class BookWriter(Protocol):
         `since` (never deleted); returns how many were cancelled."""
         ...
 
+    def latest_screening(self, patient: str) -> ScreeningRecord | None: ...
+
+    def add_screening(self, screening: ScreeningRecord) -> None:
+        """Store a screening; earlier ones are kept."""
+        ...
+
+    def enrollment(self, patient: str) -> EnrollmentRecord | None: ...
+
+    def record_enrollment(self, enrollment: EnrollmentRecord) -> None:
+        """Record a REMS enrollment; earlier records are kept, the last one counts."""
+        ...
+
 
 def open_book(path: Path, *, create: bool = True) -> Book:
     """Open the book at `path`, creating it (and upgrading an older one) as needed.
@@ -202,8 +283,11 @@ __all__ = [
     "BookWriter",
     "ChairUse",
     "CourseRecord",
+    "EnrollmentRecord",
     "NewCourse",
     "NewSession",
+    "ScreeningOverride",
+    "ScreeningRecord",
     "SessionRecord",
     "SessionStatus",
     "open_book",

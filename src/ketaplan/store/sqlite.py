@@ -12,6 +12,7 @@ written to it.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -24,11 +25,14 @@ from zoneinfo import ZoneInfo
 
 from ketaplan.booking import ChairUse
 from ketaplan.errors import BookError
-from ketaplan.protocols import Location
+from ketaplan.protocols import ROUTES, Location, Route
 from ketaplan.store import (
     CourseRecord,
+    EnrollmentRecord,
     NewCourse,
     NewSession,
+    ScreeningOverride,
+    ScreeningRecord,
     SessionRecord,
     SessionStatus,
 )
@@ -82,14 +86,40 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # A calendar uid names one live session; cancelled rows keep theirs for history.
         "CREATE UNIQUE INDEX sessions_live_uid ON sessions (uid) WHERE status <> 'cancelled'",
     ),
+    # 2: intake screenings, esketamine REMS enrollments, and a course's screening override.
+    (
+        """CREATE TABLE screenings (
+            id INTEGER PRIMARY KEY,
+            patient TEXT NOT NULL,
+            screened_on TEXT NOT NULL,
+            answers TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            contraindicated INTEGER NOT NULL CHECK (contraindicated IN (0, 1)),
+            recorded_utc TEXT NOT NULL
+        )""",
+        "CREATE INDEX screenings_patient ON screenings (patient, screened_on, id)",
+        """CREATE TABLE rems_enrollments (
+            id INTEGER PRIMARY KEY,
+            patient TEXT NOT NULL,
+            enrolled_on TEXT NOT NULL,
+            recorded_utc TEXT NOT NULL
+        )""",
+        "CREATE INDEX rems_enrollments_patient ON rems_enrollments (patient, id)",
+        # Both NULL, or both set: a reason and what the screening check found.
+        "ALTER TABLE courses ADD COLUMN override_reason TEXT",
+        "ALTER TABLE courses ADD COLUMN override_screening TEXT",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
+# The route is read from the course's stored protocol, the one place it is kept.
 _SESSION_COLUMNS = """s.id, s.course_id, c.patient, c.title, s.uid, s.sequence, s.number,
     s.phase, s.phase_number, s.phase_total, s.location, s.start_utc, s.end_utc, s.zone,
-    s.chair, s.status, s.note"""
+    s.chair, s.status, s.note, json_extract(c.definition, '$.route'), c.override_reason,
+    c.override_screening"""
 _COURSE_COLUMNS = """id, patient, protocol, title, definition, start_date, zone,
-    created_utc, active"""
+    created_utc, active, override_reason, override_screening"""
+_SCREENING_COLUMNS = "patient, screened_on, answers, summary, contraindicated, recorded_utc"
 
 
 def utc_text(moment: datetime) -> str:
@@ -165,6 +195,12 @@ class SqliteBook:
         )
         return [_session(row) for row in rows]
 
+    def latest_screening(self, patient: str) -> ScreeningRecord | None:
+        return _latest_screening(self._db, patient)
+
+    def enrollment(self, patient: str) -> EnrollmentRecord | None:
+        return _enrollment(self._db, patient)
+
     @contextmanager
     def writing(self) -> Iterator[SqliteWriter]:
         try:
@@ -209,7 +245,8 @@ class SqliteWriter:
     def add_course(self, course: NewCourse, sessions: Sequence[NewSession]) -> CourseRecord:
         cursor = self._db.execute(
             "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, "
-            "active, created_utc) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+            "active, created_utc, override_reason, override_screening) "
+            "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
             (
                 course.patient,
                 course.protocol,
@@ -218,6 +255,8 @@ class SqliteWriter:
                 course.start.isoformat(),
                 course.zone,
                 utc_text(course.created),
+                course.override.reason if course.override else None,
+                course.override.screening if course.override else None,
             ),
         )
         course_id = cast(int, cursor.lastrowid)
@@ -261,6 +300,7 @@ class SqliteWriter:
             zone=course.zone,
             created=course.created,
             active=True,
+            override=course.override,
         )
 
     def cancel_course(self, course_id: int, since: datetime) -> int:
@@ -271,6 +311,32 @@ class SqliteWriter:
         )
         self._db.execute("UPDATE courses SET active = 0 WHERE id = ?", (course_id,))
         return cursor.rowcount
+
+    def latest_screening(self, patient: str) -> ScreeningRecord | None:
+        return _latest_screening(self._db, patient)
+
+    def add_screening(self, screening: ScreeningRecord) -> None:
+        self._db.execute(
+            f"INSERT INTO screenings ({_SCREENING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                screening.patient,
+                screening.date.isoformat(),
+                # A JSON object in catalogue order: readable with any SQLite tool.
+                json.dumps(dict(screening.answers)),
+                screening.summary,
+                int(screening.contraindicated),
+                utc_text(screening.recorded),
+            ),
+        )
+
+    def enrollment(self, patient: str) -> EnrollmentRecord | None:
+        return _enrollment(self._db, patient)
+
+    def record_enrollment(self, enrollment: EnrollmentRecord) -> None:
+        self._db.execute(
+            "INSERT INTO rems_enrollments (patient, enrolled_on, recorded_utc) VALUES (?, ?, ?)",
+            (enrollment.patient, enrollment.enrolled_on.isoformat(), utc_text(enrollment.recorded)),
+        )
 
     def _revisions(self, uids: list[str]) -> dict[str, int]:
         """The highest calendar revision of each uid already in the book."""
@@ -292,7 +358,7 @@ def _active_course(db: sqlite3.Connection, patient: str) -> CourseRecord | None:
     ).fetchone()
     if row is None:
         return None
-    course_id, code, protocol, title, definition, start, zone, created, active = row
+    course_id, code, protocol, title, definition, start, zone, created, active = row[:9]
     return CourseRecord(
         id=course_id,
         patient=code,
@@ -303,14 +369,54 @@ def _active_course(db: sqlite3.Connection, patient: str) -> CourseRecord | None:
         zone=zone,
         created=datetime.fromisoformat(created),
         active=bool(active),
+        override=_override(*row[9:]),
     )
+
+
+def _override(reason: str | None, screening: str | None) -> ScreeningOverride | None:
+    return None if reason is None else ScreeningOverride(reason, screening or "")
+
+
+def _latest_screening(db: sqlite3.Connection, patient: str) -> ScreeningRecord | None:
+    row = db.execute(
+        f"SELECT {_SCREENING_COLUMNS} FROM screenings WHERE patient = ? "
+        "ORDER BY screened_on DESC, id DESC LIMIT 1",
+        (patient,),
+    ).fetchone()
+    if row is None:
+        return None
+    code, screened_on, answers, summary, contraindicated, recorded = row
+    return ScreeningRecord(
+        patient=code,
+        date=date.fromisoformat(screened_on),
+        answers=tuple(json.loads(answers).items()),
+        summary=summary,
+        contraindicated=bool(contraindicated),
+        recorded=datetime.fromisoformat(recorded),
+    )
+
+
+def _enrollment(db: sqlite3.Connection, patient: str) -> EnrollmentRecord | None:
+    row = db.execute(
+        "SELECT patient, enrolled_on, recorded_utc FROM rems_enrollments WHERE patient = ? "
+        "ORDER BY id DESC LIMIT 1",
+        (patient,),
+    ).fetchone()
+    if row is None:
+        return None
+    code, enrolled_on, recorded = row
+    return EnrollmentRecord(code, date.fromisoformat(enrolled_on), datetime.fromisoformat(recorded))
+
+
+def _route(value: object) -> Route | None:
+    return value if value in ROUTES else None
 
 
 def _session(row: tuple[Any, ...]) -> SessionRecord:
     (sid, course_id, patient, title, uid, sequence, number, phase, phase_number, phase_total) = row[
         :10
     ]
-    location, start, end, zone, chair, status, note = row[10:]
+    location, start, end, zone, chair, status, note, route, reason, screening = row[10:]
     return SessionRecord(
         id=sid,
         course_id=course_id,
@@ -329,6 +435,8 @@ def _session(row: tuple[Any, ...]) -> SessionRecord:
         chair=chair,
         status=cast(SessionStatus, status),
         note=note,
+        route=_route(route),
+        override=_override(reason, screening),
     )
 
 

@@ -1,0 +1,171 @@
+"""`ketaplan rems enroll` and `ketaplan rems due`: the esketamine REMS in the clinic book.
+
+Booking an esketamine course needs the patient's enrollment recorded first; a patient
+monitoring form is due within 7 calendar days after every session (shared/PROTOCOLS.md).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+
+from ketaplan.cli.app import app
+from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.common import ConfigOpt, check_patient, clinic_zone, load_clinic, today_in
+from ketaplan.errors import UsageError
+from ketaplan.parsing import parse_date
+from ketaplan.rems import FORM_DUE_DAYS, WEEK_DAYS, MonitoringForm, booked_forms, forms_due
+from ketaplan.store import EnrollmentRecord
+
+REMS_FORMATS = ("table", "json")
+
+rems_app = typer.Typer(
+    help="Esketamine REMS: record a patient's enrollment, list the monitoring forms due.\n\n"
+    "Example: ketaplan rems due --week 2026-12-07",
+    invoke_without_command=True,
+)
+app.add_typer(rems_app, name="rems")
+
+
+@rems_app.callback()
+def rems(ctx: typer.Context) -> None:
+    """Esketamine REMS: record a patient's enrollment, list the monitoring forms due.
+
+    Example: ketaplan rems due --week 2026-12-07
+    """
+    if ctx.invoked_subcommand is None:
+        sys.stdout.write(ctx.get_help() + "\n")
+
+
+@rems_app.command("enroll")
+def enroll(
+    patient: Annotated[
+        str, typer.Argument(metavar="CODE", help="The patient's code, e.g. P-001: never a name.")
+    ],
+    on: Annotated[
+        str,
+        typer.Option(
+            "--date", metavar="DATE", help="The day the patient was enrolled: YYYY-MM-DD or today."
+        ),
+    ],
+    book_option: BookOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Record a patient's esketamine REMS enrollment; booking esketamine needs it first.
+
+    A later record with another date corrects an earlier one; both are kept.
+
+    Example: ketaplan rems enroll P-001 --date 2026-11-20
+    """
+    code = check_patient(patient)
+    clinic = load_clinic(config)
+    today = today_in(clinic_zone(None, clinic))
+    day = parse_date(on, what="--date", today=today)
+    if day > today:
+        raise UsageError(
+            f"--date {day} is after today ({today}); record an enrollment that has taken place"
+        )
+    with opened_book(book_option, clinic, create=True) as book:
+        with book.writing() as tx:
+            recorded = tx.enrollment(code)
+            same = recorded is not None and recorded.enrolled_on == day
+            if not same:
+                tx.record_enrollment(EnrollmentRecord(code, day, datetime.now(UTC)))
+        location = book.location
+    if same:
+        sys.stdout.write(f"The REMS enrollment of {code} on {day} is already in {location}\n")
+    elif recorded is not None:
+        sys.stdout.write(
+            f"Recorded the REMS enrollment of {code} on {day} in {location} "
+            f"(it was {recorded.enrolled_on})\n"
+        )
+    else:
+        sys.stdout.write(f"Recorded the REMS enrollment of {code} on {day} in {location}\n")
+
+
+@rems_app.command("due")
+def due(
+    week: Annotated[
+        str | None,
+        typer.Option(
+            "--week",
+            metavar="DATE",
+            help="The Monday-to-Sunday week holding this date (default: this week).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table or json.")] = (
+        "table"
+    ),
+    book_option: BookOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """List the REMS patient monitoring forms due in a week.
+
+    One form per esketamine session, due 7 calendar days after it; cancelled and missed
+    sessions owe none.
+
+    Example: ketaplan rems due --week 2026-12-07 --format json
+    """
+    if fmt not in REMS_FORMATS:
+        raise UsageError(f"--format {fmt!r} is not one of {', '.join(REMS_FORMATS)}")
+    clinic = load_clinic(config)
+    zone = clinic_zone(None, clinic)
+    today = today_in(zone)
+    anchor = parse_date(week, what="--week", today=today) if week else today
+    monday = anchor - timedelta(days=anchor.weekday())
+    # Forms due this week are those of the sessions in the 7 days before it.
+    where = ZoneInfo(zone)
+    since = datetime.combine(monday - timedelta(days=FORM_DUE_DAYS), time(0), where)
+    until = datetime.combine(monday - timedelta(days=FORM_DUE_DAYS - WEEK_DAYS), time(0), where)
+    with opened_book(book_option, clinic, create=False) as book:
+        sessions = book.sessions_between(since, until, location="clinic")
+    forms = forms_due(booked_forms(sessions), monday)
+    sunday = monday + timedelta(days=WEEK_DAYS - 1)
+    if fmt == "json":
+        data = {"from": monday.isoformat(), "to": sunday.isoformat(), "forms": _json(forms)}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    _print_due(forms, monday, sunday, clinic.name, zone)
+
+
+def _json(forms: list[MonitoringForm]) -> list[dict[str, Any]]:
+    return [
+        {
+            "patient": f.patient,
+            "session_date": f.session_day.isoformat(),
+            "due": f.due.isoformat(),
+            "session_uid": f.session_uid,
+        }
+        for f in forms
+    ]
+
+
+FORM_COLUMNS = ("Due", "Patient", "Session date", "Session uid")
+
+
+def _print_due(
+    forms: list[MonitoringForm], monday: date, sunday: date, name: str, zone: str
+) -> None:
+    """Plain aligned columns, like the agenda."""
+    lines = [f"REMS monitoring forms due {monday} to {sunday} · {name} · {zone}", ""]
+    if not forms:
+        lines.append(f"No monitoring forms due from {monday} to {sunday}.")
+    else:
+        rows = [FORM_COLUMNS] + [
+            (f"{f.due:%a %Y-%m-%d}", f.patient, f"{f.session_day:%a %Y-%m-%d}", f.session_uid)
+            for f in forms
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(FORM_COLUMNS))]
+        lines += [
+            "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            for row in rows
+        ]
+        plural = "form" if len(forms) == 1 else "forms"
+        lines += ["", f"{len(forms)} {plural}: each within 7 calendar days of its session."]
+    sys.stdout.write("\n".join(lines) + "\n")

@@ -1,0 +1,121 @@
+"""`ketaplan rems enroll` and `ketaplan rems due`: exact output, refusals and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.clirun import run
+
+CLINIC = """[clinic]
+name = "Lakeside"
+timezone = "Europe/Berlin"
+chairs = 2
+hours = "08:00-20:00"
+require_screening = false
+"""
+
+
+@pytest.fixture(autouse=True)
+def _clinic(tmp_path: Path) -> None:
+    (tmp_path / "ketaplan.toml").write_text(CLINIC, encoding="utf-8")
+
+
+def test_enroll_records_once_and_a_new_date_corrects_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ("rems", "enroll", "P-001", "--book", "b.sqlite", "--date")
+    first = run(capsys, *args, "2026-11-20")
+    assert (first.code, first.err) == (0, "")
+    assert first.out == "Recorded the REMS enrollment of P-001 on 2026-11-20 in b.sqlite\n"
+    again = run(capsys, *args, "2026-11-20")
+    assert again.out == "The REMS enrollment of P-001 on 2026-11-20 is already in b.sqlite\n"
+    fixed = run(capsys, *args, "2026-11-19")
+    assert fixed.out == (
+        "Recorded the REMS enrollment of P-001 on 2026-11-19 in b.sqlite (it was 2026-11-20)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("P-001", "--date", "2999-01-01"), None),
+        (("P-001", "--date", "someday"), "--date 'someday' is not a date; use YYYY-MM-DD, "
+         "today or tomorrow"),
+        (("Jane Doe", "--date", "2026-11-20"), "patient code 'Jane Doe' has a space or control "
+         "character; use the clinic's patient code (e.g. P-001), never a name"),
+    ],
+)  # fmt: skip
+def test_enroll_refuses_bad_input_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: tuple[str, ...], message: str | None
+) -> None:
+    result = run(capsys, "rems", "enroll", *args, "--book", "b.sqlite")
+    assert (result.code, result.out) == (2, "")
+    if message is None:
+        assert result.err.startswith("Error: --date 2999-01-01 is after today (")
+        assert result.err.endswith("); record an enrollment that has taken place\n")
+    else:
+        assert result.err == f"Error: {message}\n"
+    assert not (tmp_path / "b.sqlite").exists()
+
+
+def book_esketamine(capsys: pytest.CaptureFixture[str], patient: str, start: str) -> None:
+    assert run(capsys, "rems", "enroll", patient, "--date", "2026-11-02").code == 0
+    result = run(
+        capsys, "book", "--patient", patient, "--protocol", "esketamine", "--start", start,
+        "--time", "09:00", "--maintenance-sessions", "1",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+
+
+def test_due_lists_the_forms_of_the_week_before(capsys: pytest.CaptureFixture[str]) -> None:
+    book_esketamine(capsys, "P-001", "2030-01-07")  # Mon 7 and Thu 10 January, ...
+    book_esketamine(capsys, "P-002", "2030-01-08")  # Tue 8 and Fri 11 January, ...
+    run(capsys, "book", "--patient", "P-003", "--start", "2030-01-07")  # IV: no forms
+    result = run(capsys, "rems", "due", "--week", "2030-01-16", "--format", "json")
+    assert (result.code, result.err) == (0, "")
+    data = json.loads(result.out)
+    assert (data["from"], data["to"]) == ("2030-01-14", "2030-01-20")
+    assert [(f["patient"], f["session_date"], f["due"]) for f in data["forms"]] == [
+        ("P-001", "2030-01-07", "2030-01-14"),
+        ("P-002", "2030-01-08", "2030-01-15"),
+        ("P-001", "2030-01-10", "2030-01-17"),
+        ("P-002", "2030-01-11", "2030-01-18"),
+    ]
+    agenda = json.loads(
+        run(capsys, "agenda", "--from", "2030-01-07", "--to", "2030-01-13", "--format", "json").out
+    )
+    uids = {(s["patient"], s["start"][:10]): s["uid"] for s in agenda["sessions"]}
+    assert all(f["session_uid"] == uids[(f["patient"], f["session_date"])] for f in data["forms"])
+    table = run(capsys, "rems", "due", "--week", "2030-01-14")
+    lines = table.out.splitlines()
+    assert lines[:3] == [
+        "REMS monitoring forms due 2030-01-14 to 2030-01-20 · Lakeside · Europe/Berlin",
+        "",
+        "  Due             Patient  Session date    Session uid",
+    ]
+    assert lines[3].startswith("  Mon 2030-01-14  P-001    Mon 2030-01-07  ")
+    assert lines[-1] == "4 forms: each within 7 calendar days of its session."
+
+
+def test_cancelled_sessions_owe_no_form(capsys: pytest.CaptureFixture[str]) -> None:
+    book_esketamine(capsys, "P-001", "2030-01-07")
+    replaced = run(
+        capsys, "book", "--patient", "P-001", "--start", "2030-01-08", "--replace",
+    )  # fmt: skip
+    assert replaced.code == 0, replaced.err
+    result = run(capsys, "rems", "due", "--week", "2030-01-14")
+    assert result.out.splitlines()[-1] == "No monitoring forms due from 2030-01-14 to 2030-01-20."
+
+
+def test_due_refuses_csv_and_a_missing_book(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "rems", "due", "--format", "csv").err == (
+        "Error: --format 'csv' is not one of table, json\n"
+    )
+    result = run(capsys, "rems", "due", "--book", "none.sqlite")
+    assert (result.code, result.err) == (
+        1,
+        "Error: there is no clinic book at none.sqlite yet; `ketaplan book` creates it\n",
+    )
