@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from ketaplan.cli.book import agenda_range
+from ketaplan.cli.agenda import agenda_range
 from tests.clirun import Result, run
 
 # These tests are about capacity; the screening check is tested in test_cli_safety.py.

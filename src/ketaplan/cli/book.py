@@ -1,4 +1,4 @@
-"""`ketaplan book`, `ketaplan agenda` and `ketaplan export`: the clinic book.
+"""`ketaplan book`: booking a course, or a roster's, into the clinic book.
 
 The glue between the store (what is booked) and the capacity engine (where a course
 fits): every booking is one write transaction, so two coordinators booking at once never
@@ -7,18 +7,16 @@ get the same chair, and a roster that fails half-way leaves the book as it was.
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ketaplan.booking import day_utilization
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
@@ -40,28 +38,17 @@ from ketaplan.cli.common import (
     load_clinic,
     today_in,
 )
-from ketaplan.cli.render import console
+from ketaplan.cli.render import console, override_line, write_csv
 from ketaplan.clinic import ClinicCalendar
 from ketaplan.clinic_book import BookedCourse, BookingJob, book_courses
 from ketaplan.config import ClinicConfig
 from ketaplan.errors import UsageError
-from ketaplan.parsing import parse_date, parse_weekdays
+from ketaplan.parsing import parse_weekdays
 from ketaplan.safety import parse_override
 from ketaplan.schedule import CourseRequest
-from ketaplan.store import Book, ScreeningOverride, SessionRecord
 
 if TYPE_CHECKING:
-    from ketaplan.checklists import Checklist
-    from ketaplan.ics import CalendarEvent
-
-FromOpt = Annotated[
-    str | None,
-    typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD.", show_default=False),
-]
-ToOpt = Annotated[
-    str | None,
-    typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD.", show_default=False),
-]
+    pass
 
 
 @app.command()
@@ -322,11 +309,6 @@ def _override_json(booked: BookedCourse) -> dict[str, str] | None:
     return {"reason": booked.override.reason, "screening": booked.override.screening}
 
 
-def override_line(override: ScreeningOverride) -> str:
-    """How every output shows a course's screening override."""
-    return f"Screening override: {override.reason} (at booking: {override.screening})"
-
-
 BOOKED_CSV = ("patient", "number", "phase", "start", "end", "location", "chair", "uid", "note")
 
 
@@ -339,7 +321,7 @@ def _print_booked(
         sys.stdout.write(json.dumps(_booked_json(booked, cancelled), indent=2) + "\n")
         return
     if fmt == "csv":
-        _write_csv(
+        write_csv(
             BOOKED_CSV,
             [
                 (
@@ -444,303 +426,3 @@ def _share(part: int, whole: int) -> str:
     if whole == 0:
         return "0 of 0"
     return f"{part} of {whole} ({100 * part / whole:.0f}%)"
-
-
-def _write_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    import csv
-
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-
-
-# --- agenda -------------------------------------------------------------------------
-
-AGENDA_FIELDS = ("patient", "number", "phase", "start", "end", "chair", "uid", "status")
-
-
-def agenda_range(
-    day: str | None, week: str | None, first: str | None, last: str | None, today: date
-) -> tuple[date, date]:
-    """The days an agenda covers: --day, the Monday-to-Sunday --week holding a date,
-    --from/--to, else the week holding today."""
-    given = [name for name, v in (("--day", day), ("--week", week), ("--from", first)) if v]
-    if last and not first:
-        raise UsageError("--to needs --from")
-    if len(given) > 1:
-        raise UsageError(f"give one of --day, --week or --from/--to, not {' and '.join(given)}")
-    if day:
-        one = parse_date(day, what="--day", today=today)
-        return one, one
-    if first:
-        if not last:
-            raise UsageError("--from needs --to")
-        since = parse_date(first, what="--from", today=today)
-        until = parse_date(last, what="--to", today=today)
-        if until < since:
-            raise UsageError(f"--to {until} is before --from {since}")
-        return since, until
-    anchor = parse_date(week, what="--week", today=today) if week else today
-    monday = anchor - timedelta(days=anchor.weekday())
-    return monday, monday + timedelta(days=6)
-
-
-def _day_bounds(first: date, last: date, zone: str) -> tuple[datetime, datetime]:
-    from zoneinfo import ZoneInfo
-
-    where = ZoneInfo(zone)
-    since = datetime.combine(first, time(0), where)
-    until = datetime.combine(last + timedelta(days=1), time(0), where)
-    return since, until
-
-
-def _session_json(s: SessionRecord, *, detail: bool = False) -> dict[str, Any]:
-    data = _session_fields(s)
-    if detail:
-        checklist = session_checklist(s)
-        data["checklist"] = None if checklist is None else checklist.as_json()
-        data["override"] = (
-            None
-            if s.override is None
-            else {"reason": s.override.reason, "screening": s.override.screening}
-        )
-    return data
-
-
-def session_checklist(s: SessionRecord) -> Checklist | None:
-    """The staff checklist of a clinic session that is to take or took place."""
-    if s.route is None or s.location != "clinic" or s.status == "cancelled":
-        return None
-    from ketaplan.checklists import checklist
-
-    return checklist(s.route, s.start, s.end)
-
-
-def _session_fields(s: SessionRecord) -> dict[str, Any]:
-    return {
-        "patient": s.patient,
-        "number": s.number,
-        "phase": s.phase,
-        "start": s.start.isoformat(),
-        "end": s.end.isoformat(),
-        "chair": s.chair,
-        "uid": s.uid,
-        "status": s.status,
-    }
-
-
-@app.command()
-def agenda(
-    day: Annotated[
-        str | None,
-        typer.Option(
-            "--day", metavar="DATE", help="One day, YYYY-MM-DD or today.", show_default=False
-        ),
-    ] = None,
-    week: Annotated[
-        str | None,
-        typer.Option(
-            "--week",
-            metavar="DATE",
-            help="The Monday-to-Sunday week holding this date.",
-            show_default=False,
-        ),
-    ] = None,
-    first: FromOpt = None,
-    last: ToOpt = None,
-    detail: Annotated[
-        bool,
-        typer.Option(
-            "--detail",
-            help="Under each session, the route's staff checklist and any screening "
-            "override (table and json).",
-        ),
-    ] = False,
-    fmt: FormatOpt = "table",
-    book_option: BookOpt = None,
-    config: ConfigOpt = None,
-) -> None:
-    """The clinic's sessions by day, time and chair, with each day's chair utilization.
-
-    Without dates: the current week (Monday to Sunday) in the clinic's time zone.
-
-    --detail adds, under each session, the route's staff checklist and any screening
-    override stored with the course.
-
-    Example: ketaplan agenda --week 2026-12-07
-    """
-    check_format(fmt)
-    if detail and fmt == "csv":
-        raise UsageError("--detail is for --format table or json; csv keeps its columns")
-    clinic = load_clinic(config)
-    zone = clinic_zone(None, clinic)
-    since_day, until_day = agenda_range(day, week, first, last, today_in(zone))
-    since, until = _day_bounds(since_day, until_day, zone)
-    with opened_book(book_option, clinic, create=False) as clinic_book:
-        sessions = clinic_book.sessions_between(since, until, location="clinic")
-    if fmt == "json":
-        import json
-
-        data = {"sessions": [_session_json(s, detail=detail) for s in sessions]}
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        return
-    if fmt == "csv":
-        _write_csv(
-            AGENDA_FIELDS,
-            [tuple(_session_fields(s)[k] for k in AGENDA_FIELDS) for s in sessions],
-        )
-        return
-    _print_agenda(sessions, since_day, until_day, clinic, zone, detail=detail)
-
-
-def _print_agenda(
-    sessions: list[SessionRecord],
-    first: date,
-    last: date,
-    clinic: ClinicConfig,
-    zone: str,
-    *,
-    detail: bool = False,
-) -> None:
-    """Plain aligned columns, not a Rich table: a busy clinic's week is thousands of rows,
-    and staff print it."""
-    from zoneinfo import ZoneInfo
-
-    where = ZoneInfo(zone)
-    by_day: dict[date, list[SessionRecord]] = {}
-    for s in sessions:
-        by_day.setdefault(s.start.astimezone(where).date(), []).append(s)
-    span = f"{first}" if first == last else f"{first} to {last}"
-    lines = [f"Agenda {span} · {clinic.name} · {_plural(clinic.chairs, 'chair')} · {zone}"]
-    day = first
-    while day <= last:
-        todays = by_day.get(day, [])
-        held = [(s.start, s.end) for s in todays if s.status != "cancelled"]
-        used = day_utilization(day, held, clinic, zone)
-        if used is not None or todays:
-            use = "closed" if used is None else f"chairs {100 * used:.0f}% used"
-            lines += ["", f"{day:%a %Y-%m-%d} · {_plural(len(held), 'session')} · {use}"]
-            lines += _agenda_rows(todays, where, detail=detail)
-        day += timedelta(days=1)
-    if not sessions:
-        lines += ["", f"No sessions booked from {first} to {last}."]
-    sys.stdout.write("\n".join(lines) + "\n")
-
-
-AGENDA_COLUMNS = ("Time", "Chair", "Patient", "Session", "Status")
-
-
-def _agenda_rows(
-    sessions: list[SessionRecord], where: tzinfo, *, detail: bool = False
-) -> list[str]:
-    if not sessions:
-        return []
-    rows = [AGENDA_COLUMNS] + [
-        (
-            f"{s.start.astimezone(where):%H:%M}-{s.end.astimezone(where):%H:%M}",
-            str(s.chair),
-            s.patient,
-            f"{s.title} {s.phase} {s.phase_number}/{s.phase_total} (#{s.number})",
-            s.status,
-        )
-        for s in sessions
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(AGENDA_COLUMNS))]
-    lines = [
-        "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    if not detail:
-        return lines
-    out = lines[:1]
-    for s, line in zip(sessions, lines[1:], strict=True):
-        out.append(line)
-        if s.override is not None:
-            out.append(f"      {override_line(s.override)}")
-        checklist = session_checklist(s)
-        if checklist is not None:
-            out += [f"      {text}" for text in checklist.text().splitlines()]
-    return out
-
-
-# --- export -------------------------------------------------------------------------
-
-
-@app.command()
-def export(
-    ics: Annotated[
-        str,
-        typer.Option("--ics", metavar="PATH", help="The .ics file to write; - for stdout."),
-    ],
-    patient: Annotated[
-        str | None,
-        typer.Option(
-            "--patient", metavar="CODE", help="The patient's active course.", show_default=False
-        ),
-    ] = None,
-    staff: Annotated[
-        bool, typer.Option("--staff", help="Every clinic session, with patient and chair.")
-    ] = False,
-    first: FromOpt = None,
-    last: ToOpt = None,
-    book_option: BookOpt = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Write a patient's booked course, or the clinic's sessions for staff, as an .ics file
-    with the same UIDs as in the book.
-
-    --staff covers --from (default: today) to --to (default: everything after); each
-    event carries the route's staff checklist, and each esketamine session an all-day
-    REMS "monitoring form due" marker 7 days later. Patient calendars carry preparation
-    and aftercare only.
-
-    Example: ketaplan export --staff --ics staff.ics --from 2026-12-07 --to 2026-12-31
-    """
-    if (patient is None) == (not staff):
-        raise UsageError("give --patient CODE or --staff")
-    if patient is not None and (first or last):
-        raise UsageError("--from and --to are for --staff; --patient exports the whole course")
-    clinic = load_clinic(config)
-    zone = clinic_zone(None, clinic)
-    today = today_in(zone)
-    from ketaplan.ics import calendar_bytes, stamp_from_epoch
-
-    stamp = stamp_from_epoch(os.environ.get("SOURCE_DATE_EPOCH"), datetime.now(UTC))
-    if patient is not None:
-        code = check_patient(patient)
-        with opened_book(book_option, clinic, create=False) as clinic_book:
-            name, events = _patient_events(clinic_book, code, clinic)
-    else:
-        since_day = parse_date(first, what="--from", today=today) if first else today
-        until_day = parse_date(last, what="--to", today=today) if last else date.max - timedelta(2)
-        if until_day < since_day:
-            raise UsageError(f"--to {until_day} is before --from {since_day}")
-        since, until = _day_bounds(since_day, until_day, zone)
-        from ketaplan.staff_calendar import staff_events
-
-        with opened_book(book_option, clinic, create=False) as clinic_book:
-            sessions = clinic_book.sessions_between(since, until, location="clinic")
-        name = f"{clinic.name} · staff"
-        events = staff_events(sessions, clinic)
-    from ketaplan.files import write_atomic
-
-    write_atomic(ics, calendar_bytes(name, events, stamp=stamp))
-    if ics != "-":
-        plural = "event" if len(events) == 1 else "events"
-        sys.stderr.write(f"Wrote {len(events)} {plural} to {ics}\n")
-
-
-def _patient_events(
-    clinic_book: Book, patient: str, clinic: ClinicConfig
-) -> tuple[str, list[CalendarEvent]]:
-    from ketaplan.clinic_book import active_course
-    from ketaplan.ics import calendar_name, course_events
-
-    course, rows = active_course(clinic_book, patient)
-    sequence = {s.uid: s.sequence for s in rows}
-    events = [replace(e, sequence=sequence.get(e.uid, 0)) for e in course_events(course, clinic)]
-    return calendar_name(course, clinic), events
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ketaplan.schedule import Course, Session
+
+if TYPE_CHECKING:
+    from ketaplan.store import ScreeningOverride
 
 
 def console(*, stderr: bool = False) -> Any:
@@ -131,3 +135,20 @@ def print_course(course: Course, fmt: str) -> None:
             s.note or "",
         )
     out.print(table)
+
+
+def override_line(override: ScreeningOverride) -> str:
+    """How every output shows a course's screening override."""
+    return f"Screening override: {override.reason} (at booking: {override.screening})"
+
+
+def write_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"

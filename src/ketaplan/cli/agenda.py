@@ -1,0 +1,226 @@
+"""`ketaplan agenda`: the clinic's booked sessions by day, time and chair."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta, tzinfo
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ketaplan.booking import day_utilization
+from ketaplan.cli.app import app
+from ketaplan.cli.bookfile import BookOpt, FromOpt, ToOpt, day_bounds, opened_book
+from ketaplan.cli.common import (
+    ConfigOpt,
+    FormatOpt,
+    check_format,
+    clinic_zone,
+    load_clinic,
+    today_in,
+)
+from ketaplan.cli.render import override_line, plural, write_csv
+from ketaplan.config import ClinicConfig
+from ketaplan.errors import UsageError
+from ketaplan.parsing import parse_date
+from ketaplan.store import SessionRecord
+
+if TYPE_CHECKING:
+    from ketaplan.checklists import Checklist
+
+AGENDA_FIELDS = ("patient", "number", "phase", "start", "end", "chair", "uid", "status")
+
+
+def agenda_range(
+    day: str | None, week: str | None, first: str | None, last: str | None, today: date
+) -> tuple[date, date]:
+    """The days an agenda covers: --day, the Monday-to-Sunday --week holding a date,
+    --from/--to, else the week holding today."""
+    given = [name for name, v in (("--day", day), ("--week", week), ("--from", first)) if v]
+    if last and not first:
+        raise UsageError("--to needs --from")
+    if len(given) > 1:
+        raise UsageError(f"give one of --day, --week or --from/--to, not {' and '.join(given)}")
+    if day:
+        one = parse_date(day, what="--day", today=today)
+        return one, one
+    if first:
+        if not last:
+            raise UsageError("--from needs --to")
+        since = parse_date(first, what="--from", today=today)
+        until = parse_date(last, what="--to", today=today)
+        if until < since:
+            raise UsageError(f"--to {until} is before --from {since}")
+        return since, until
+    anchor = parse_date(week, what="--week", today=today) if week else today
+    monday = anchor - timedelta(days=anchor.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+def _session_json(s: SessionRecord, *, detail: bool = False) -> dict[str, Any]:
+    data = _session_fields(s)
+    if detail:
+        checklist = session_checklist(s)
+        data["checklist"] = None if checklist is None else checklist.as_json()
+        data["override"] = (
+            None
+            if s.override is None
+            else {"reason": s.override.reason, "screening": s.override.screening}
+        )
+    return data
+
+
+def session_checklist(s: SessionRecord) -> Checklist | None:
+    """The staff checklist of a clinic session that is to take or took place."""
+    if s.route is None or s.location != "clinic" or s.status == "cancelled":
+        return None
+    from ketaplan.checklists import checklist
+
+    return checklist(s.route, s.start, s.end)
+
+
+def _session_fields(s: SessionRecord) -> dict[str, Any]:
+    return {
+        "patient": s.patient,
+        "number": s.number,
+        "phase": s.phase,
+        "start": s.start.isoformat(),
+        "end": s.end.isoformat(),
+        "chair": s.chair,
+        "uid": s.uid,
+        "status": s.status,
+    }
+
+
+@app.command()
+def agenda(
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--day", metavar="DATE", help="One day, YYYY-MM-DD or today.", show_default=False
+        ),
+    ] = None,
+    week: Annotated[
+        str | None,
+        typer.Option(
+            "--week",
+            metavar="DATE",
+            help="The Monday-to-Sunday week holding this date.",
+            show_default=False,
+        ),
+    ] = None,
+    first: FromOpt = None,
+    last: ToOpt = None,
+    detail: Annotated[
+        bool,
+        typer.Option(
+            "--detail",
+            help="Under each session, the route's staff checklist and any screening "
+            "override (table and json).",
+        ),
+    ] = False,
+    fmt: FormatOpt = "table",
+    book_option: BookOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """The clinic's sessions by day, time and chair, with each day's chair utilization.
+
+    Without dates: the current week (Monday to Sunday) in the clinic's time zone.
+
+    --detail adds, under each session, the route's staff checklist and any screening
+    override stored with the course.
+
+    Example: ketaplan agenda --week 2026-12-07
+    """
+    check_format(fmt)
+    if detail and fmt == "csv":
+        raise UsageError("--detail is for --format table or json; csv keeps its columns")
+    clinic = load_clinic(config)
+    zone = clinic_zone(None, clinic)
+    since_day, until_day = agenda_range(day, week, first, last, today_in(zone))
+    since, until = day_bounds(since_day, until_day, zone)
+    with opened_book(book_option, clinic, create=False) as clinic_book:
+        sessions = clinic_book.sessions_between(since, until, location="clinic")
+    if fmt == "json":
+        import json
+
+        data = {"sessions": [_session_json(s, detail=detail) for s in sessions]}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt == "csv":
+        write_csv(
+            AGENDA_FIELDS,
+            [tuple(_session_fields(s)[k] for k in AGENDA_FIELDS) for s in sessions],
+        )
+        return
+    _print_agenda(sessions, since_day, until_day, clinic, zone, detail=detail)
+
+
+def _print_agenda(
+    sessions: list[SessionRecord],
+    first: date,
+    last: date,
+    clinic: ClinicConfig,
+    zone: str,
+    *,
+    detail: bool = False,
+) -> None:
+    """Plain aligned columns, not a Rich table: a busy clinic's week is thousands of rows,
+    and staff print it."""
+    from zoneinfo import ZoneInfo
+
+    where = ZoneInfo(zone)
+    by_day: dict[date, list[SessionRecord]] = {}
+    for s in sessions:
+        by_day.setdefault(s.start.astimezone(where).date(), []).append(s)
+    span = f"{first}" if first == last else f"{first} to {last}"
+    lines = [f"Agenda {span} · {clinic.name} · {plural(clinic.chairs, 'chair')} · {zone}"]
+    day = first
+    while day <= last:
+        todays = by_day.get(day, [])
+        held = [(s.start, s.end) for s in todays if s.status != "cancelled"]
+        used = day_utilization(day, held, clinic, zone)
+        if used is not None or todays:
+            use = "closed" if used is None else f"chairs {100 * used:.0f}% used"
+            lines += ["", f"{day:%a %Y-%m-%d} · {plural(len(held), 'session')} · {use}"]
+            lines += _agenda_rows(todays, where, detail=detail)
+        day += timedelta(days=1)
+    if not sessions:
+        lines += ["", f"No sessions booked from {first} to {last}."]
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+AGENDA_COLUMNS = ("Time", "Chair", "Patient", "Session", "Status")
+
+
+def _agenda_rows(
+    sessions: list[SessionRecord], where: tzinfo, *, detail: bool = False
+) -> list[str]:
+    if not sessions:
+        return []
+    rows = [AGENDA_COLUMNS] + [
+        (
+            f"{s.start.astimezone(where):%H:%M}-{s.end.astimezone(where):%H:%M}",
+            str(s.chair),
+            s.patient,
+            f"{s.title} {s.phase} {s.phase_number}/{s.phase_total} (#{s.number})",
+            s.status,
+        )
+        for s in sessions
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(AGENDA_COLUMNS))]
+    lines = [
+        "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    if not detail:
+        return lines
+    out = lines[:1]
+    for s, line in zip(sessions, lines[1:], strict=True):
+        out.append(line)
+        if s.override is not None:
+            out.append(f"      {override_line(s.override)}")
+        checklist = session_checklist(s)
+        if checklist is not None:
+            out += [f"      {text}" for text in checklist.text().splitlines()]
+    return out

@@ -1,0 +1,105 @@
+"""`ketaplan export`: a patient's booked course, or the clinic's sessions for staff, as an
+.ics file with the book's UIDs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ketaplan.cli.app import app
+from ketaplan.cli.bookfile import BookOpt, FromOpt, ToOpt, day_bounds, opened_book
+from ketaplan.cli.common import (
+    ConfigOpt,
+    check_patient,
+    clinic_zone,
+    load_clinic,
+    today_in,
+)
+from ketaplan.config import ClinicConfig
+from ketaplan.errors import UsageError
+from ketaplan.parsing import parse_date
+from ketaplan.store import Book
+
+if TYPE_CHECKING:
+    from ketaplan.ics import CalendarEvent
+
+
+@app.command()
+def export(
+    ics: Annotated[
+        str,
+        typer.Option("--ics", metavar="PATH", help="The .ics file to write; - for stdout."),
+    ],
+    patient: Annotated[
+        str | None,
+        typer.Option(
+            "--patient", metavar="CODE", help="The patient's active course.", show_default=False
+        ),
+    ] = None,
+    staff: Annotated[
+        bool, typer.Option("--staff", help="Every clinic session, with patient and chair.")
+    ] = False,
+    first: FromOpt = None,
+    last: ToOpt = None,
+    book_option: BookOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write a patient's booked course, or the clinic's sessions for staff, as an .ics file
+    with the same UIDs as in the book.
+
+    --staff covers --from (default: today) to --to (default: everything after); each
+    event carries the route's staff checklist, and each esketamine session an all-day
+    REMS "monitoring form due" marker 7 days later. Patient calendars carry preparation
+    and aftercare only.
+
+    Example: ketaplan export --staff --ics staff.ics --from 2026-12-07 --to 2026-12-31
+    """
+    if (patient is None) == (not staff):
+        raise UsageError("give --patient CODE or --staff")
+    if patient is not None and (first or last):
+        raise UsageError("--from and --to are for --staff; --patient exports the whole course")
+    clinic = load_clinic(config)
+    zone = clinic_zone(None, clinic)
+    today = today_in(zone)
+    from ketaplan.ics import calendar_bytes, stamp_from_epoch
+
+    stamp = stamp_from_epoch(os.environ.get("SOURCE_DATE_EPOCH"), datetime.now(UTC))
+    if patient is not None:
+        code = check_patient(patient)
+        with opened_book(book_option, clinic, create=False) as clinic_book:
+            name, events = _patient_events(clinic_book, code, clinic)
+    else:
+        since_day = parse_date(first, what="--from", today=today) if first else today
+        until_day = parse_date(last, what="--to", today=today) if last else date.max - timedelta(2)
+        if until_day < since_day:
+            raise UsageError(f"--to {until_day} is before --from {since_day}")
+        since, until = day_bounds(since_day, until_day, zone)
+        from ketaplan.staff_calendar import staff_events
+
+        with opened_book(book_option, clinic, create=False) as clinic_book:
+            sessions = clinic_book.sessions_between(since, until, location="clinic")
+        name = f"{clinic.name} · staff"
+        events = staff_events(sessions, clinic)
+    from ketaplan.files import write_atomic
+
+    write_atomic(ics, calendar_bytes(name, events, stamp=stamp))
+    if ics != "-":
+        plural = "event" if len(events) == 1 else "events"
+        sys.stderr.write(f"Wrote {len(events)} {plural} to {ics}\n")
+
+
+def _patient_events(
+    clinic_book: Book, patient: str, clinic: ClinicConfig
+) -> tuple[str, list[CalendarEvent]]:
+    from ketaplan.clinic_book import active_course
+    from ketaplan.ics import calendar_name, course_events
+
+    course, rows = active_course(clinic_book, patient)
+    sequence = {s.uid: s.sequence for s in rows}
+    events = [replace(e, sequence=sequence.get(e.uid, 0)) for e in course_events(course, clinic)]
+    return calendar_name(course, clinic), events
