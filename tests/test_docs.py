@@ -75,3 +75,10 @@ def test_the_readme_shows_real_output(
     result = run(capsys, *args)
     shown = "\n".join(line.rstrip() for line in (result.out + result.err).splitlines())
     assert shown.rstrip("\n") == output.rstrip("\n")
+
+
+def test_ketaplan_alone_prints_the_help_and_no_error(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(capsys)
+    assert (result.code, result.err) == (0, "")
+    assert "Usage: ketaplan [OPTIONS] COMMAND [ARGS]..." in result.out
+    assert "Example: ketaplan plan --start 2026-12-07 --patient P-001" in result.out

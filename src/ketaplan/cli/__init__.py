@@ -54,8 +54,10 @@ def _run(argv: list[str] | None) -> int:
     except KetaplanError as exc:
         return _fail(str(exc), exc.exit_code)
     except typer.TyperException as exc:
-        # Typer's own usage errors: unknown option, missing option, bad choice.
-        return _fail(_one_line(exc.format_message()), ExitCode.USAGE)
+        # Typer's own usage errors: unknown option, missing option, bad choice. The one
+        # without a message is `ketaplan` alone, which has printed the help: not an error.
+        message = _one_line(exc.format_message())
+        return _fail(message, ExitCode.USAGE) if message else ExitCode.OK
     except (typer.Abort, KeyboardInterrupt, EOFError):
         return _fail("interrupted; nothing was changed", ExitCode.INTERRUPTED)
     except BrokenPipeError:
