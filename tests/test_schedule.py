@@ -283,7 +283,8 @@ def requests(draw: st.DrawFn) -> CourseRequest:
         zone=draw(st.sampled_from(ZONES)),
         calendar=ClinicCalendar(open_days, tuple(closures)),
         every=every,
-        open_sessions=None if until else draw(st.integers(0, 8)),
+        # A lozenge course of no doses is refused as a usage error (its own test).
+        open_sessions=None if until else draw(st.integers(int(protocol == "lozenge"), 8)),
         until=until,
         lozenge_every=lozenges,
     )
@@ -357,3 +358,12 @@ def test_a_suggested_start_never_lies_after_until() -> None:
     with pytest.raises(PlanError) as error:
         iv(calendar=ClinicCalendar(MON_TO_FRI, (closure,)), until=date(2026, 12, 20))
     assert str(error.value).endswith("; no start date on or before --until 2026-12-20 works")
+
+
+def test_a_course_without_any_session_is_refused() -> None:
+    with pytest.raises(UsageError) as error:
+        plan_course(CourseRequest("P-001", LOZENGE, MONDAY, open_sessions=0))
+    assert str(error.value) == (
+        "this lozenge course would have no sessions; give --maintenance-sessions 1 or more, "
+        "or a later --until"
+    )

@@ -164,6 +164,11 @@ def plan_course(request: CourseRequest, *, suggest_start: bool = True) -> Course
         if not suggest_start:
             raise PlanError(broken.rule) from None
         raise PlanError(f"{broken.rule}; {_first_working_start(request)}") from None
+    if not slots:
+        raise UsageError(
+            f"this {request.protocol.name} course would have no sessions; "
+            "give --maintenance-sessions 1 or more, or a later --until"
+        )
     course = _build_course(request, slots)
     from ketaplan.rules import violations  # the independent check; imports this module
 
