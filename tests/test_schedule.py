@@ -299,6 +299,15 @@ def test_every_plan_keeps_every_rule_or_is_refused_with_a_reason(request: Course
         message = str(error)
         assert "the first start date that works is" in message or "no start date" in message
         return
+    except UsageError as error:
+        # A far --until with short gaps: more sessions than a course may have.
+        message = str(error)
+        assert request.until is not None
+        assert message == (
+            f"--until {request.until} gives more than 200 "
+            f"{request.protocol.phases[-1].name} sessions"
+        )
+        return
     assert (
         violations(
             course.sessions,
@@ -367,3 +376,13 @@ def test_a_course_without_any_session_is_refused() -> None:
         "this lozenge course would have no sessions; give --maintenance-sessions 1 or more, "
         "or a later --until"
     )
+
+
+def test_an_until_that_gives_more_than_200_sessions_is_refused() -> None:
+    weekly = CourseRequest("P-001", LOZENGE, MONDAY, every=(7,), until=MONDAY + timedelta(199 * 7))
+    assert len(plan_course(weekly).sessions) == 200
+    with pytest.raises(UsageError) as error:
+        plan_course(
+            CourseRequest("P-001", LOZENGE, MONDAY, every=(7,), until=MONDAY + timedelta(200 * 7))
+        )
+    assert str(error.value) == "--until 2030-10-07 gives more than 200 home sessions"

@@ -374,7 +374,8 @@ def _plan_interval(
         until = request.until
         if count is None:
             default = request.protocol.maintenance_sessions
-            count = MAX_OPEN_SESSIONS if until is not None else default
+            # One more than allowed, so that too late an --until is noticed.
+            count = MAX_OPEN_SESSIONS + 1 if until is not None else default
     slots: list[_Slot] = []
     usual_calendar = calendar.weekdays_only()
     while len(slots) < count:
@@ -396,7 +397,7 @@ def _plan_interval(
             note = f"moved from {ideal:%a %Y-%m-%d} (not an open weekday)"
         slots.append(_Slot(day, phase, len(slots) + 1, note))
         prev = day
-    if until is not None and len(slots) >= MAX_OPEN_SESSIONS:
+    if until is not None and len(slots) > MAX_OPEN_SESSIONS:
         raise UsageError(
             f"--until {until} gives more than {MAX_OPEN_SESSIONS} {phase.name} sessions"
         )
