@@ -85,13 +85,14 @@ def booked_forms(sessions: Iterable[SessionRecord]) -> list[MonitoringForm]:
     """One form per esketamine clinic session of the book that took or will take place,
     in the order given; other routes, home doses, cancelled and missed sessions owe none."""
     return [
-        _booked_form(s)
+        session_form(s)
         for s in sessions
         if s.route == "esketamine" and s.location == "clinic" and s.status in DOSED
     ]
 
 
-def _booked_form(session: SessionRecord) -> MonitoringForm:
+def session_form(session: SessionRecord) -> MonitoringForm:
+    """The form a booked esketamine session owes (whatever its status)."""
     day = _local_day(session.start, ZoneInfo(session.zone))
     return MonitoringForm(session.patient, session.uid, day, form_due_date(day))
 

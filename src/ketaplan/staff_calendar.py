@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from ketaplan.checklists import checklist_text
 from ketaplan.config import ClinicConfig
 from ketaplan.ics import CLINIC_CATEGORY, CalendarEvent
-from ketaplan.rems import form_due_date
+from ketaplan.rems import DOSED, session_form
 from ketaplan.store import SessionRecord
 
 STAFF_CATEGORY = "Chair"
@@ -94,9 +93,9 @@ def form_marker(session: SessionRecord) -> CalendarEvent:
     """The all-day REMS marker of an esketamine session: on the session's local date plus
     7 calendar days, blocking no time; cancelled with its session (and when missed: no
     dose, no form)."""
-    day = session.start.astimezone(ZoneInfo(session.zone)).date()
-    due = form_due_date(day)
-    owed = session.status in ("booked", "attended")
+    form = session_form(session)
+    day, due = form.session_day, form.due
+    owed = session.status in DOSED
     return CalendarEvent(
         uid=f"{MARKER_PREFIX}{session.uid}",
         summary=f"REMS monitoring form due · {session.patient}",
