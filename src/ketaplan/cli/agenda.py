@@ -19,7 +19,7 @@ from ketaplan.cli.common import (
     load_clinic,
     today_in,
 )
-from ketaplan.cli.render import override_line, plural, write_csv
+from ketaplan.cli.render import aligned, override_line, plural, write_csv
 from ketaplan.config import ClinicConfig
 from ketaplan.errors import UsageError
 from ketaplan.parsing import parse_date
@@ -208,11 +208,7 @@ def _agenda_rows(
         )
         for s in sessions
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(AGENDA_COLUMNS))]
-    lines = [
-        "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
+    lines = aligned(rows)
     if not detail:
         return lines
     out = lines[:1]

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, day_bounds, opened_book
 from ketaplan.cli.common import ConfigOpt, check_patient, clinic_zone, load_clinic, today_in
+from ketaplan.cli.render import aligned
 from ketaplan.errors import UsageError
 from ketaplan.parsing import parse_date
 from ketaplan.rems import FORM_DUE_DAYS, WEEK_DAYS, MonitoringForm, booked_forms, forms_due
@@ -120,9 +120,11 @@ def due(
     anchor = parse_date(week, what="--week", today=today) if week else today
     monday = anchor - timedelta(days=anchor.weekday())
     # Forms due this week are those of the sessions in the 7 days before it.
-    where = ZoneInfo(zone)
-    since = datetime.combine(monday - timedelta(days=FORM_DUE_DAYS), time(0), where)
-    until = datetime.combine(monday - timedelta(days=FORM_DUE_DAYS - WEEK_DAYS), time(0), where)
+    since, until = day_bounds(
+        monday - timedelta(days=FORM_DUE_DAYS),
+        monday - timedelta(days=FORM_DUE_DAYS - WEEK_DAYS + 1),
+        zone,
+    )
     with opened_book(book_option, clinic, create=False) as book:
         sessions = book.sessions_between(since, until, location="clinic")
     forms = forms_due(booked_forms(sessions), monday)
@@ -161,11 +163,7 @@ def _print_due(
             (f"{f.due:%a %Y-%m-%d}", f.patient, f"{f.session_day:%a %Y-%m-%d}", f.session_uid)
             for f in forms
         ]
-        widths = [max(len(row[i]) for row in rows) for i in range(len(FORM_COLUMNS))]
-        lines += [
-            "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-            for row in rows
-        ]
+        lines += aligned(rows)
         plural = "form" if len(forms) == 1 else "forms"
         lines += ["", f"{len(forms)} {plural}: each within 7 calendar days of its session."]
     sys.stdout.write("\n".join(lines) + "\n")

@@ -152,3 +152,13 @@ def write_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
 
 def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Plain text columns, each as wide as its widest cell, indented by two spaces: the
+    agenda's and the REMS list's layout (thousands of rows print faster than a Rich table)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
