@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 
 from ketaplan.cli.screen import prompt_answers, take_screening
+from ketaplan.config import ClinicConfig
 from ketaplan.screening import QUESTIONS
 from tests.clirun import run
 
@@ -166,7 +167,7 @@ def test_interactive_screening_prompts_on_stderr_and_returns_the_result(
         patient="P-001",
         answers_file=None,
         on="2026-11-27",
-        config=None,
+        clinic=ClinicConfig(),
         interactive=True,
         stream=replies,
     )

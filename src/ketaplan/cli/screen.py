@@ -25,6 +25,7 @@ from ketaplan.cli.common import (
     today_in,
 )
 from ketaplan.cli.render import console
+from ketaplan.config import ClinicConfig
 from ketaplan.errors import BookError, UsageError
 from ketaplan.parsing import parse_date
 from ketaplan.screening import (
@@ -108,18 +109,19 @@ def screen(
         ]
         if given:
             raise UsageError(f"--show prints a stored screening; drop {given[0]}")
-        print_screening(stored_screening(show, book_option, config), fmt)
+        print_screening(stored_screening(show, book_option, load_clinic(config)), fmt)
         return
     if patient is None:
         raise UsageError("give --patient CODE to screen a patient, or --show CODE")
+    clinic = load_clinic(config)
     result = take_screening(
         patient=patient,
         answers_file=answers,
         on=on,
-        config=config,
+        clinic=clinic,
         interactive=sys.stdin.isatty(),
     )
-    location = store_screening(result, book_option, config, now=datetime.now(UTC))
+    location = store_screening(result, book_option, clinic, now=datetime.now(UTC))
     print_screening(result, fmt)
     # On stderr: stdout stays the result alone (JSON included).
     sys.stderr.write(f"Stored the screening of {result.patient} in {location}\n")
@@ -138,19 +140,21 @@ def screening_record(result: ScreeningResult, *, now: datetime) -> ScreeningReco
 
 
 def store_screening(
-    result: ScreeningResult, book_option: str | None, config: Path | None, *, now: datetime
+    result: ScreeningResult, book_option: str | None, clinic: ClinicConfig, *, now: datetime
 ) -> str:
     """Store the result in the clinic book (created if need be); returns where it is."""
-    with opened_book(book_option, load_clinic(config), create=True) as book:
+    with opened_book(book_option, clinic, create=True) as book:
         with book.writing() as tx:
             tx.add_screening(screening_record(result, now=now))
         return book.location
 
 
-def stored_screening(patient: str, book_option: str | None, config: Path | None) -> ScreeningResult:
+def stored_screening(
+    patient: str, book_option: str | None, clinic: ClinicConfig
+) -> ScreeningResult:
     """The patient's latest stored screening, evaluated again from its answers."""
     code = check_patient(patient)
-    with opened_book(book_option, load_clinic(config), create=False) as book:
+    with opened_book(book_option, clinic, create=False) as book:
         record = book.latest_screening(code)
         location = book.location
     if record is None:
@@ -167,7 +171,7 @@ def take_screening(
     patient: str,
     answers_file: Path | None,
     on: str | None,
-    config: Path | None,
+    clinic: ClinicConfig,
     interactive: bool,
     stream: TextIO | None = None,
 ) -> ScreeningResult:
@@ -177,7 +181,7 @@ def take_screening(
     is asked. Returns the result for the caller to store and print.
     """
     code = check_patient(patient)
-    today = today_in(clinic_zone(None, load_clinic(config)))
+    today = today_in(clinic_zone(None, clinic))
     day = parse_date(on, what="--date", today=today) if on else today
     if day > today:
         raise UsageError(
