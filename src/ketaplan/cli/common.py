@@ -149,9 +149,9 @@ def load_clinic(config: Path | None) -> ClinicConfig:
     return load_config(find_config(config, Path()))
 
 
-def check_format(value: str) -> str:
-    if value not in FORMATS:
-        raise UsageError(f"--format {value!r} is not one of {', '.join(FORMATS)}")
+def check_format(value: str, allowed: tuple[str, ...] = FORMATS) -> str:
+    if value not in allowed:
+        raise UsageError(f"--format {value!r} is not one of {', '.join(allowed)}")
     return value
 
 

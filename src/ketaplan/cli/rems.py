@@ -15,7 +15,14 @@ import typer
 
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, day_bounds, opened_book
-from ketaplan.cli.common import ConfigOpt, check_patient, clinic_zone, load_clinic, today_in
+from ketaplan.cli.common import (
+    ConfigOpt,
+    check_format,
+    check_patient,
+    clinic_zone,
+    load_clinic,
+    today_in,
+)
 from ketaplan.cli.render import aligned
 from ketaplan.errors import UsageError
 from ketaplan.parsing import parse_date
@@ -112,8 +119,7 @@ def due(
 
     Example: ketaplan rems due --week 2026-12-07 --format json
     """
-    if fmt not in REMS_FORMATS:
-        raise UsageError(f"--format {fmt!r} is not one of {', '.join(REMS_FORMATS)}")
+    check_format(fmt, REMS_FORMATS)
     clinic = load_clinic(config)
     zone = clinic_zone(None, clinic)
     today = today_in(zone)

@@ -19,6 +19,7 @@ from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
+    check_format,
     check_patient,
     clinic_zone,
     load_clinic,
@@ -101,8 +102,7 @@ def screen(
 
     Example: ketaplan screen --patient P-001 --answers examples/screening-answers.toml
     """
-    if fmt not in SCREEN_FORMATS:
-        raise UsageError(f"--format {fmt!r} is not one of {', '.join(SCREEN_FORMATS)}")
+    check_format(fmt, SCREEN_FORMATS)
     if show is not None:
         given = [
             n for n, v in (("--patient", patient), ("--answers", answers), ("--date", on)) if v
