@@ -117,6 +117,9 @@ _SESSION_COLUMNS = """s.id, s.course_id, c.patient, c.title, s.uid, s.sequence, 
     s.phase, s.phase_number, s.phase_total, s.location, s.start_utc, s.end_utc, s.zone,
     s.chair, s.status, s.note, json_extract(c.definition, '$.route'), c.override_reason,
     c.override_screening"""
+_SELECT_SESSIONS = (
+    f"SELECT {_SESSION_COLUMNS} FROM sessions s JOIN courses c ON c.id = s.course_id "
+)
 _COURSE_COLUMNS = """id, patient, protocol, title, definition, start_date, zone,
     created_utc, active, override_reason, override_screening"""
 _SCREENING_COLUMNS = "patient, screened_on, answers, summary, contraindicated, recorded_utc"
@@ -174,8 +177,7 @@ class SqliteBook:
 
     def course_sessions(self, course_id: int) -> list[SessionRecord]:
         rows = self._db.execute(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions s JOIN courses c ON c.id = s.course_id "
-            "WHERE s.course_id = ? ORDER BY s.number, s.id",
+            _SELECT_SESSIONS + "WHERE s.course_id = ? ORDER BY s.number, s.id",
             (course_id,),
         )
         return [_session(row) for row in rows]
@@ -189,8 +191,8 @@ class SqliteBook:
             where += " AND s.location = ?"
             params.append(location)
         rows = self._db.execute(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions s JOIN courses c ON c.id = s.course_id "
-            f"WHERE {where} ORDER BY s.start_utc, s.chair, c.patient, s.number, s.id",
+            _SELECT_SESSIONS
+            + f"WHERE {where} ORDER BY s.start_utc, s.chair, c.patient, s.number, s.id",
             params,
         )
         return [_session(row) for row in rows]
