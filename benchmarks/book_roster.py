@@ -116,8 +116,8 @@ def utilization(cwd: Path, patients: int) -> tuple[float, float, date]:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
     from zoneinfo import ZoneInfo
 
-    from ketaplan.booking import day_utilization
-    from ketaplan.config import load_config
+    from ketaplan.booking.capacity import day_utilization
+    from ketaplan.formats.config_file import load_config
     from ketaplan.store import open_book
 
     clinic = load_config(cwd / "ketaplan.toml")

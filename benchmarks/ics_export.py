@@ -21,11 +21,12 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import cycle
 
 from ketaplan import __version__
-from ketaplan.config import ClinicConfig
-from ketaplan.guidance import GUIDANCE
-from ketaplan.ics import course_calendar
-from ketaplan.protocols import BUILTIN
-from ketaplan.schedule import Course, CourseRequest, plan_course
+from ketaplan.formats.calendars import course_calendar
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.course import Course, CourseRequest
+from ketaplan.planning.planner import plan_course
+from ketaplan.planning.protocols import BUILTIN
+from ketaplan.safety.guidance import GUIDANCE
 
 TARGET_RATIO = 1.25
 STAMP = datetime(2026, 1, 1, tzinfo=UTC)

@@ -14,21 +14,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ketaplan.booking import (
-    Booking,
-    Capacity,
-    ChairUse,
-    book_course,
-    day_utilization,
+from ketaplan.booking.capacity import Booking, Capacity, book_course, day_utilization
+from ketaplan.errors import BookError
+from ketaplan.formats.protocol_file import (
     protocol_definition,
     protocol_from_definition,
+    protocol_from_dict,
 )
-from ketaplan.clinic import ClinicCalendar
-from ketaplan.config import ClinicConfig
-from ketaplan.errors import BookError
-from ketaplan.protocols import BUILTIN, IV, Protocol, protocol_from_dict
-from ketaplan.rules import violations
-from ketaplan.schedule import CourseRequest
+from ketaplan.model.calendar import ClinicCalendar
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.course import CourseRequest
+from ketaplan.model.protocol import Protocol
+from ketaplan.model.records import ChairUse
+from ketaplan.planning.protocols import BUILTIN, IV
+from ketaplan.planning.rules import violations
 
 ZONE = "Europe/Berlin"
 BERLIN = ZoneInfo(ZONE)
@@ -128,7 +127,7 @@ def test_without_a_preferred_time_starts_spread_through_the_day() -> None:
 
 
 def test_home_doses_take_no_chair() -> None:
-    from ketaplan.protocols import LOZENGE
+    from ketaplan.planning.protocols import LOZENGE
 
     booking = book_course(request("P-001", LOZENGE, sessions=3), None, capacity(clinic(chairs=1)))
     assert [p.chair for p in booking.placements] == [None, None, None]

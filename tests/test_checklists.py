@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ketaplan.checklists import (
+from ketaplan.model.protocol import ROUTES, Route
+from ketaplan.safety.checklists import (
     COMMON_SIDE_EFFECTS,
     RARE_SIDE_EFFECTS,
     checklist,
     checklist_text,
 )
-from ketaplan.protocols import ROUTES, Route
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 12, 7, 9, 0, tzinfo=BERLIN)

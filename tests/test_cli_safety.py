@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from ketaplan.screening import CONTRAINDICATIONS, CRITERIA, Question
+from ketaplan.safety.screening import CONTRAINDICATIONS, CRITERIA, Question
 from tests.clirun import Result, run
 from tests.ics_readers import read_agreed
 

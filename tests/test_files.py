@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ketaplan.errors import OutputError
-from ketaplan.files import write_atomic
+from ketaplan.formats.files import write_atomic
 
 # Runs write_atomic under a 1,000-byte file size limit, so the write itself fails midway.
 SIZE_LIMITED = """\
@@ -102,7 +102,7 @@ def test_a_write_that_fails_midway_leaves_the_old_file_and_no_temporary_file(
 ) -> None:
     (tmp_path / "a.ics").write_bytes(b"old calendar")
     body = (
-        "from ketaplan.files import write_atomic\n"
+        "from ketaplan.formats.files import write_atomic\n"
         "from ketaplan.errors import OutputError\n"
         "try:\n"
         "    write_atomic('a.ics', b'x' * 5000)\n"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ketaplan.guidance import GUIDANCE, guidance_for
-from ketaplan.protocols import ROUTES
+from ketaplan.model.protocol import ROUTES
+from ketaplan.safety.guidance import GUIDANCE, guidance_for
 
 
 def test_every_route_has_guidance() -> None:

@@ -19,19 +19,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ketaplan import __version__
-from ketaplan.clinic import ClinicCalendar
-from ketaplan.config import ClinicConfig
 from ketaplan.errors import UsageError
-from ketaplan.guidance import GUIDANCE
-from ketaplan.ics import (
-    CalendarEvent,
-    calendar_bytes,
-    course_calendar,
-    course_events,
-    stamp_from_epoch,
-)
-from ketaplan.protocols import BUILTIN
-from ketaplan.schedule import Course, CourseRequest, plan_course
+from ketaplan.formats.calendars import course_calendar, course_events
+from ketaplan.formats.ics import CalendarEvent, calendar_bytes, stamp_from_epoch
+from ketaplan.model.calendar import ClinicCalendar
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.course import Course, CourseRequest
+from ketaplan.planning.planner import plan_course
+from ketaplan.planning.protocols import BUILTIN
+from ketaplan.safety.guidance import GUIDANCE
 from tests.ics_readers import (
     Reading,
     check_raw_bytes,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ketaplan.protocols import BUILTIN, ESKETAMINE, IM, IV, LOZENGE, Phase, ProtocolError
+from ketaplan.model.protocol import Phase, ProtocolError
+from ketaplan.planning.protocols import BUILTIN, ESKETAMINE, IM, IV, LOZENGE
 
 
 def test_iv_is_six_infusions_in_21_days_never_consecutive_then_14_to_42_day_gaps() -> None:

@@ -12,8 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ketaplan.errors import ExitCode
-from ketaplan.protocols import ESKETAMINE, IV
-from ketaplan.rems import (
+from ketaplan.model.course import Course, CourseRequest
+from ketaplan.planning.planner import plan_course
+from ketaplan.planning.protocols import ESKETAMINE, IV
+from ketaplan.safety.rems import (
     Enrollment,
     MonitoringForm,
     RemsError,
@@ -22,7 +24,6 @@ from ketaplan.rems import (
     monitoring_forms,
     require_enrollment,
 )
-from ketaplan.schedule import Course, CourseRequest, plan_course
 
 ZONES = ("Europe/Berlin", "America/New_York", "Australia/Sydney")
 

@@ -7,8 +7,8 @@ from datetime import date, time
 import pytest
 
 from ketaplan.cli.common import check_patient
-from ketaplan.protocols import ESKETAMINE, IV
-from ketaplan.roster import RosterError, RosterRow, parse_roster
+from ketaplan.formats.roster import RosterError, RosterRow, parse_roster
+from ketaplan.planning.protocols import ESKETAMINE, IV
 
 TODAY = date(2026, 12, 1)
 

@@ -11,12 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ketaplan.clinic import ALL_WEEKDAYS, MON_TO_FRI, ClinicCalendar, Closure
 from ketaplan.errors import PlanError, UsageError
-from ketaplan.holiday_source import CountryHolidays
-from ketaplan.protocols import BUILTIN, ESKETAMINE, IV, LOZENGE
-from ketaplan.rules import violations
-from ketaplan.schedule import Course, CourseRequest, plan_course
+from ketaplan.model.calendar import ALL_WEEKDAYS, MON_TO_FRI, ClinicCalendar, Closure
+from ketaplan.model.course import Course, CourseRequest
+from ketaplan.planning.holidays import CountryHolidays
+from ketaplan.planning.planner import plan_course
+from ketaplan.planning.protocols import BUILTIN, ESKETAMINE, IV, LOZENGE
+from ketaplan.planning.rules import violations
 
 MWF = frozenset({0, 2, 4})
 MONDAY = date(2026, 12, 7)

@@ -13,8 +13,8 @@ import pytest
 from rich.console import Console
 
 from ketaplan.cli.screen import prompt_answers, take_screening
-from ketaplan.config import ClinicConfig
-from ketaplan.screening import QUESTIONS
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.safety.screening import QUESTIONS
 from tests.clirun import run
 
 EXAMPLE = str(Path(__file__).resolve().parents[1] / "examples" / "screening-answers.toml")

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ketaplan.errors import UsageError
-from ketaplan.screening import (
+from ketaplan.safety.screening import (
     CONTRAINDICATIONS,
     CRITERIA,
     NOTE,

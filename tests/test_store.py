@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ketaplan.errors import BookError
-from ketaplan.store import NewCourse, NewSession, open_book
+from ketaplan.model.records import NewCourse, NewSession
+from ketaplan.store import open_book
 from ketaplan.store.sqlite import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -213,7 +214,7 @@ def test_a_version_1_book_upgrades_without_losing_anything(
 
 
 def test_screenings_come_back_latest_first_with_answers_in_order(tmp_path: Path) -> None:
-    from ketaplan.store import ScreeningRecord
+    from ketaplan.model.records import ScreeningRecord
 
     book = open_book(tmp_path / "b.sqlite")
     answers = (("prior_antidepressants", 3), ("mania", True), ("under_18", False))
@@ -236,7 +237,7 @@ def test_screenings_come_back_latest_first_with_answers_in_order(tmp_path: Path)
 
 
 def test_the_last_recorded_enrollment_counts(tmp_path: Path) -> None:
-    from ketaplan.store import EnrollmentRecord
+    from ketaplan.model.records import EnrollmentRecord
 
     book = open_book(tmp_path / "b.sqlite")
     with book.writing() as tx:
@@ -247,7 +248,7 @@ def test_the_last_recorded_enrollment_counts(tmp_path: Path) -> None:
 
 
 def test_a_courses_override_is_stored_and_read_back(tmp_path: Path) -> None:
-    from ketaplan.store import ScreeningOverride
+    from ketaplan.model.records import ScreeningOverride
 
     book = open_book(tmp_path / "b.sqlite")
     override = ScreeningOverride("cleared by Dr. A", "no screening recorded")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ketaplan.booking import day_utilization
+from ketaplan.booking.capacity import day_utilization
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, FromOpt, ToOpt, day_bounds, opened_book
 from ketaplan.cli.common import (
@@ -20,13 +20,13 @@ from ketaplan.cli.common import (
     today_in,
 )
 from ketaplan.cli.render import aligned, override_line, plural, write_csv
-from ketaplan.config import ClinicConfig
 from ketaplan.errors import UsageError
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.records import SessionRecord
 from ketaplan.parsing import parse_date
-from ketaplan.store import SessionRecord
 
 if TYPE_CHECKING:
-    from ketaplan.checklists import Checklist
+    from ketaplan.safety.checklists import Checklist
 
 AGENDA_FIELDS = ("patient", "number", "phase", "start", "end", "chair", "uid", "status")
 
@@ -74,7 +74,7 @@ def session_checklist(s: SessionRecord) -> Checklist | None:
     """The staff checklist of a clinic session that is to take or took place."""
     if s.route is None or s.location != "clinic" or s.status == "cancelled":
         return None
-    from ketaplan.checklists import checklist
+    from ketaplan.safety.checklists import checklist
 
     return checklist(s.route, s.start, s.end)
 

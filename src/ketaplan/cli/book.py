@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ketaplan.booking.courses import BookedCourse, BookingJob, book_courses
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
@@ -39,13 +40,12 @@ from ketaplan.cli.common import (
     today_in,
 )
 from ketaplan.cli.render import console, override_line, write_csv
-from ketaplan.clinic import ClinicCalendar
-from ketaplan.clinic_book import BookedCourse, BookingJob, book_courses
-from ketaplan.config import ClinicConfig
 from ketaplan.errors import UsageError
+from ketaplan.model.calendar import ClinicCalendar
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.course import CourseRequest
 from ketaplan.parsing import parse_weekdays
-from ketaplan.safety import parse_override
-from ketaplan.schedule import CourseRequest
+from ketaplan.safety.gate import parse_override
 
 if TYPE_CHECKING:
     pass
@@ -213,8 +213,8 @@ def _roster_jobs(
     closed: list[str] | None,
     holidays: str | None,
 ) -> list[BookingJob]:
-    from ketaplan.protocols import get_protocol
-    from ketaplan.roster import RosterError, parse_roster
+    from ketaplan.formats.protocol_file import get_protocol
+    from ketaplan.formats.roster import RosterError, parse_roster
 
     try:
         text = path.read_text(encoding="utf-8-sig")

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ketaplan.config import ClinicConfig
 from ketaplan.errors import BookError
+from ketaplan.model.clinic import ClinicConfig
 
 if TYPE_CHECKING:
     from ketaplan.store import Book

@@ -13,9 +13,12 @@ from typing import Annotated
 
 import typer
 
-from ketaplan.clinic import ClinicCalendar, Closure, HolidayLookup
-from ketaplan.config import ClinicConfig, find_config, load_config
 from ketaplan.errors import UsageError
+from ketaplan.formats.config_file import find_config, load_config
+from ketaplan.formats.protocol_file import get_protocol
+from ketaplan.model.calendar import ClinicCalendar, Closure, HolidayLookup
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.course import CourseRequest
 from ketaplan.parsing import (
     parse_closure,
     parse_date,
@@ -26,8 +29,6 @@ from ketaplan.parsing import (
     parse_weekdays,
     parse_zone,
 )
-from ketaplan.protocols import get_protocol
-from ketaplan.schedule import CourseRequest
 
 FORMATS = ("table", "json", "csv")
 MAX_PATIENT_CODE = 40
@@ -203,7 +204,7 @@ def holiday_lookup(code: str | None, clinic: ClinicConfig) -> HolidayLookup | No
     place = parse_holidays(code) if code else clinic.holidays
     if place is None:
         return None
-    from ketaplan.holiday_source import CountryHolidays
+    from ketaplan.planning.holidays import CountryHolidays
 
     return CountryHolidays(*place)
 

@@ -20,13 +20,13 @@ from ketaplan.cli.common import (
     load_clinic,
     today_in,
 )
-from ketaplan.config import ClinicConfig
 from ketaplan.errors import UsageError
+from ketaplan.model.clinic import ClinicConfig
 from ketaplan.parsing import parse_date
 from ketaplan.store import Book
 
 if TYPE_CHECKING:
-    from ketaplan.ics import CalendarEvent
+    from ketaplan.formats.ics import CalendarEvent
 
 
 @app.command()
@@ -66,7 +66,7 @@ def export(
     clinic = load_clinic(config)
     zone = clinic_zone(None, clinic)
     today = today_in(zone)
-    from ketaplan.ics import calendar_bytes, stamp_from_epoch
+    from ketaplan.formats.ics import calendar_bytes, stamp_from_epoch
 
     stamp = stamp_from_epoch(os.environ.get("SOURCE_DATE_EPOCH"), datetime.now(UTC))
     if patient is not None:
@@ -79,13 +79,13 @@ def export(
         if until_day < since_day:
             raise UsageError(f"--to {until_day} is before --from {since_day}")
         since, until = day_bounds(since_day, until_day, zone)
-        from ketaplan.staff_calendar import staff_events
+        from ketaplan.formats.calendars import staff_events
 
         with opened_book(book_option, clinic, create=False) as clinic_book:
             sessions = clinic_book.sessions_between(since, until, location="clinic")
         name = f"{clinic.name} · staff"
         events = staff_events(sessions, clinic)
-    from ketaplan.files import write_atomic
+    from ketaplan.formats.files import write_atomic
 
     write_atomic(ics, calendar_bytes(name, events, stamp=stamp))
     if ics != "-":
@@ -96,8 +96,8 @@ def export(
 def _patient_events(
     clinic_book: Book, patient: str, clinic: ClinicConfig
 ) -> tuple[str, list[CalendarEvent]]:
-    from ketaplan.clinic_book import active_course
-    from ketaplan.ics import calendar_name, course_events
+    from ketaplan.booking.courses import active_course
+    from ketaplan.formats.calendars import calendar_name, course_events
 
     course, rows = active_course(clinic_book, patient)
     sequence = {s.uid: s.sequence for s in rows}

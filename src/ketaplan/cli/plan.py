@@ -29,7 +29,7 @@ from ketaplan.cli.common import (
     load_clinic,
 )
 from ketaplan.cli.render import print_course
-from ketaplan.schedule import plan_course
+from ketaplan.planning.planner import plan_course
 
 IcsOpt = Annotated[
     str | None,
@@ -86,8 +86,8 @@ def plan(
     stamp = _ics_stamp() if ics is not None else None
     course = plan_course(request)
     if ics is not None and stamp is not None:
-        from ketaplan.files import write_atomic
-        from ketaplan.ics import course_calendar
+        from ketaplan.formats.calendars import course_calendar
+        from ketaplan.formats.files import write_atomic
 
         write_atomic(ics, course_calendar(course, clinic, stamp=stamp))
     if ics != "-":
@@ -96,6 +96,6 @@ def plan(
 
 def _ics_stamp() -> datetime:
     """DTSTAMP: SOURCE_DATE_EPOCH makes exports byte-identical; else the time of export."""
-    from ketaplan.ics import stamp_from_epoch
+    from ketaplan.formats.ics import stamp_from_epoch
 
     return stamp_from_epoch(os.environ.get("SOURCE_DATE_EPOCH"), datetime.now(UTC))

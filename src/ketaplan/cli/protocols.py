@@ -8,7 +8,9 @@ import typer
 
 from ketaplan.cli.app import app
 from ketaplan.cli.render import console
-from ketaplan.protocols import BUILTIN, Phase, get_protocol
+from ketaplan.formats.protocol_file import get_protocol
+from ketaplan.model.protocol import Phase
+from ketaplan.planning.protocols import BUILTIN
 
 protocols_app = typer.Typer(
     help="List the built-in protocols, or show one with every parameter and its source.\n\n"

@@ -25,9 +25,9 @@ from ketaplan.cli.common import (
 )
 from ketaplan.cli.render import aligned
 from ketaplan.errors import UsageError
+from ketaplan.model.records import EnrollmentRecord
 from ketaplan.parsing import parse_date
-from ketaplan.rems import FORM_DUE_DAYS, WEEK_DAYS, MonitoringForm, booked_forms, forms_due
-from ketaplan.store import EnrollmentRecord
+from ketaplan.safety.rems import FORM_DUE_DAYS, WEEK_DAYS, MonitoringForm, booked_forms, forms_due
 
 REMS_FORMATS = ("table", "json")
 

@@ -6,10 +6,10 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ketaplan.schedule import Course, Session
+from ketaplan.model.course import Course, Session
 
 if TYPE_CHECKING:
-    from ketaplan.store import ScreeningOverride
+    from ketaplan.model.records import ScreeningOverride
 
 
 def console(*, stderr: bool = False) -> Any:

@@ -26,10 +26,11 @@ from ketaplan.cli.common import (
     today_in,
 )
 from ketaplan.cli.render import console
-from ketaplan.config import ClinicConfig
 from ketaplan.errors import BookError, UsageError
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.records import ScreeningRecord
 from ketaplan.parsing import parse_date
-from ketaplan.screening import (
+from ketaplan.safety.screening import (
     MAX_COUNT,
     NOTE,
     QUESTIONS,
@@ -37,7 +38,6 @@ from ketaplan.screening import (
     evaluate,
     read_answers,
 )
-from ketaplan.store import ScreeningRecord
 
 SCREEN_FORMATS = ("table", "json")
 EXAMPLE_ANSWERS = "examples/screening-answers.toml"

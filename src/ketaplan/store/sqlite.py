@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from ketaplan.booking import ChairUse
 from ketaplan.errors import BookError
-from ketaplan.protocols import ROUTES, Location, Route
-from ketaplan.store import (
+from ketaplan.model.protocol import ROUTES, Location, Route
+from ketaplan.model.records import (
+    ChairUse,
     CourseRecord,
     EnrollmentRecord,
     NewCourse,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from ketaplan.errors import UsageError
-from ketaplan.protocols import SOURCE_DOC
+from ketaplan.model.sources import SOURCE_DOC
 
 Kind = Literal["yes_no", "count"]
 Answer = bool | int

@@ -13,7 +13,7 @@ Pure: the latest screening is an argument.
 from __future__ import annotations
 
 from ketaplan.errors import UsageError
-from ketaplan.store import ScreeningOverride, ScreeningRecord
+from ketaplan.model.records import ScreeningOverride, ScreeningRecord
 
 # A reason is a line in a table, not a clinical note.
 MAX_OVERRIDE = 200

@@ -11,11 +11,11 @@ from datetime import date, timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from ketaplan.clinic import ALWAYS_OPEN, ClinicCalendar
-from ketaplan.protocols import Phase, Protocol
+from ketaplan.model.calendar import ALWAYS_OPEN, ClinicCalendar
+from ketaplan.model.protocol import Phase, Protocol
 
 if TYPE_CHECKING:
-    from ketaplan.schedule import Session
+    from ketaplan.model.course import Session
 
 
 def violations(

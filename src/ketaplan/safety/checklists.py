@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ketaplan.protocols import ROUTES, Route
-from ketaplan.rems import form_due_date
+from ketaplan.model.protocol import ROUTES, Route
+from ketaplan.safety.rems import form_due_date
 
 # shared/PROTOCOLS.md, "Side effects to watch for".
 COMMON_SIDE_EFFECTS = (

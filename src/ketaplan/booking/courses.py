@@ -21,22 +21,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from ketaplan.booking import Booking, Capacity, book_course, protocol_definition
-from ketaplan.booking import protocol_from_definition as _protocol
-from ketaplan.config import ClinicConfig
+from ketaplan.booking.capacity import Booking, Capacity, book_course
 from ketaplan.errors import BookError, KetaplanError, UsageError
-from ketaplan.rems import Enrollment, require_enrollment
-from ketaplan.safety import checked_override
-from ketaplan.schedule import Course, CourseRequest, Session
-from ketaplan.store import (
-    Book,
-    BookWriter,
+from ketaplan.formats.protocol_file import protocol_definition
+from ketaplan.formats.protocol_file import protocol_from_definition as _protocol
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.course import Course, CourseRequest, Session
+from ketaplan.model.records import (
     EnrollmentRecord,
     NewCourse,
     NewSession,
     ScreeningOverride,
     SessionRecord,
 )
+from ketaplan.safety.gate import checked_override
+from ketaplan.safety.rems import Enrollment, require_enrollment
+from ketaplan.store import Book, BookWriter
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def book_courses(
     sessions from `now` on are cancelled (kept, never deleted) before anything is placed,
     so their chairs are free for the new course. `advance` is called after each course.
 
-    Each job must pass the screening check (see `ketaplan.safety`) and, for esketamine,
+    Each job must pass the screening check (see `ketaplan.safety.gate`) and, for esketamine,
     have a REMS enrollment on or before its first clinic session; a job's
     `enrolled_on` is recorded first, in the same transaction.
     """

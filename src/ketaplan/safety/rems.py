@@ -17,8 +17,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ketaplan.errors import KetaplanError
-from ketaplan.schedule import Course
-from ketaplan.store import SessionRecord
+from ketaplan.model.course import Course
+from ketaplan.model.records import SessionRecord
 
 FORM_DUE_DAYS = 7
 WEEK_DAYS = 7

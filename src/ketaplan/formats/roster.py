@@ -18,9 +18,10 @@ from datetime import date, time
 from typing import TypeVar
 
 from ketaplan.errors import UsageError
+from ketaplan.formats.protocol_file import get_protocol
+from ketaplan.model.protocol import Protocol
 from ketaplan.parsing import parse_date, parse_intervals, parse_time, parse_weekdays
-from ketaplan.protocols import Protocol, get_protocol
-from ketaplan.safety import parse_override
+from ketaplan.safety.gate import parse_override
 
 COLUMNS = (
     "patient",

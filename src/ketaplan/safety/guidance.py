@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ketaplan.protocols import Route
+from ketaplan.model.protocol import Route
 
 
 @dataclass(frozen=True)

@@ -16,21 +16,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ketaplan import __version__
 from ketaplan.errors import UsageError
-from ketaplan.guidance import guidance_for, home_dose_alarm_text
-from ketaplan.protocols import LOZENGE
-
-if TYPE_CHECKING:
-    from ketaplan.config import ClinicConfig
-    from ketaplan.schedule import Course, Session
 
 PRODID = f"-//ketaplan//ketaplan {__version__}//EN"
 STATUSES = ("TENTATIVE", "CONFIRMED", "CANCELLED")
-CLINIC_CATEGORY = "Appointment"
-HOME_CATEGORY = "Home dose"
 
 # Control characters cannot be written in an iCalendar TEXT value at all (RFC 5545 3.3.11
 # allows only HTAB); CR and LF are newlines, which icalendar escapes as `\n`.
@@ -168,55 +160,3 @@ def stamp_from_epoch(value: str | None, now: datetime) -> datetime:
         return datetime.fromtimestamp(int(text), UTC)
     except (ValueError, OverflowError, OSError):
         raise UsageError(f"SOURCE_DATE_EPOCH {value!r} is after the year 9999") from None
-
-
-def calendar_name(course: Course, clinic: ClinicConfig) -> str:
-    """X-WR-CALNAME and NAME: the patient's code, the route and the clinic."""
-    return f"{course.patient} · {course.protocol.title} · {clinic.name}"
-
-
-def session_summary(course: Course, session: Session) -> str:
-    """`IV ketamine 3/6 · induction · P-001`; home doses name the lozenge."""
-    title = course.protocol.title if session.location == "clinic" else LOZENGE.title
-    return (
-        f"{title} {session.phase_number}/{session.phase_total} · {session.phase} · {course.patient}"
-    )
-
-
-def course_events(course: Course, clinic: ClinicConfig) -> list[CalendarEvent]:
-    """The patient's calendar for one planned course: every session in order.
-
-    Clinic sessions block their chair time at the clinic's location, with the route's
-    preparation and aftercare and the clinic's alarm before them. Home doses are
-    reminders: short events that block no time (TRANSP:TRANSPARENT), with an alarm at the
-    dose time itself when the clinic has alarms on.
-    """
-    location = clinic.location or clinic.name
-    clinic_text = guidance_for(course.protocol.route)
-    home_text = guidance_for(LOZENGE.route)
-    events: list[CalendarEvent] = []
-    for session in course.sessions:
-        at_home = session.location == "home"
-        alarm: int | None = None
-        if clinic.alarm_minutes is not None:
-            alarm = 0 if at_home else clinic.alarm_minutes
-        events.append(
-            CalendarEvent(
-                uid=session.uid,
-                summary=session_summary(course, session),
-                start=session.start,
-                end=session.end,
-                description=home_text if at_home else clinic_text,
-                location="" if at_home else location,
-                transparent=at_home,
-                alarm_minutes=alarm,
-                alarm_text=home_dose_alarm_text() if at_home else clinic.alarm_text,
-                categories=(HOME_CATEGORY if at_home else CLINIC_CATEGORY,),
-            )
-        )
-    return events
-
-
-def course_calendar(course: Course, clinic: ClinicConfig, *, stamp: datetime) -> bytes:
-    """The .ics file of one planned course (see `course_events`)."""
-    return calendar_bytes(calendar_name(course, clinic), course_events(course, clinic), stamp=stamp)

@@ -26,30 +26,22 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import reduce
 from operator import or_
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from ketaplan.clinic import ClinicCalendar, Closure
-from ketaplan.config import ClinicConfig
 from ketaplan.errors import BookError, PlanError
-from ketaplan.protocols import BUILTIN, Phase, Protocol, protocol_from_dict
-from ketaplan.schedule import Course, CourseRequest, Session, local_start, plan_course
+from ketaplan.model.calendar import ClinicCalendar, Closure
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.course import Course, CourseRequest, Session, local_start
+from ketaplan.model.records import ChairUse
+from ketaplan.planning.planner import plan_course
 
 FULL_DAY = "fully booked"
 # A course that still has no room after this many full days or later starts is refused.
 MAX_ATTEMPTS = 120
-
-
-class ChairUse(NamedTuple):
-    """A chair held from `start` to `end` (aware datetimes)."""
-
-    start: datetime
-    end: datetime
-    chair: int
 
 
 LoadChairs = Callable[[datetime, datetime], Iterable[ChairUse]]
@@ -381,35 +373,3 @@ def day_utilization(
         for start, end in chair_times
     )
     return used / total
-
-
-def protocol_definition(protocol: Protocol) -> str:
-    """The protocol as JSON, kept with a booked course so that the course can be rebuilt
-    (for its calendar) even when it came from a clinic's own file that has since changed."""
-    import json
-
-    phases = [
-        {f.name: getattr(phase, f.name) for f in fields(Phase) if f.name != "sources"}
-        for phase in protocol.phases
-    ]
-    data = {
-        "name": protocol.name,
-        "title": protocol.title,
-        "route": protocol.route,
-        "maintenance_sessions": protocol.maintenance_sessions,
-        "source": protocol.source,
-        "phases": phases,
-    }
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-
-def protocol_from_definition(text: str) -> Protocol:
-    """The protocol `protocol_definition` wrote; a built-in one comes back with its sources."""
-    import json
-
-    data = json.loads(text)
-    builtin = BUILTIN.get(data.get("name", ""))
-    if builtin is not None and protocol_definition(builtin) == text:
-        return builtin
-    phases = [{k: v for k, v in phase.items() if v is not None} for phase in data["phases"]]
-    return protocol_from_dict({**data, "phases": phases}, source=str(data.get("source", "")))

@@ -1,5 +1,9 @@
-"""The staff calendar: every clinic session in the book as a calendar event, with the
-patient's code and the chair in each, and the same UID the patient's calendar carries.
+"""The events of ketaplan's calendars: a patient's course, and the staff calendar.
+
+A patient's calendar holds every session of one course, with the route's preparation and
+aftercare (`course_events`). The staff calendar holds every clinic session in the book,
+with the patient's code and the chair in each, and the same UID the patient's calendar
+carries (`staff_events`).
 
 A cancelled session stays in the file as STATUS:CANCELLED with a raised SEQUENCE, so a
 calendar that imported it before shows the cancellation instead of a stale visit.
@@ -8,20 +12,25 @@ Each event's description carries the route's staff checklist (`checklists.py`). 
 esketamine session also gets an all-day "monitoring form due" marker on the 7th calendar
 day after it (REMS), which blocks no time; its UID is `rems-` and the session's UID, and
 it follows its session's SEQUENCE, so a cancelled session's marker is written as
-cancelled too. Patient calendars (`ics.course_events`) never carry any of this.
+cancelled too. Patient calendars never carry any of this.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from ketaplan.checklists import checklist_text
-from ketaplan.config import ClinicConfig
-from ketaplan.ics import CLINIC_CATEGORY, CalendarEvent
-from ketaplan.rems import DOSED, session_form
-from ketaplan.store import SessionRecord
+from ketaplan.formats.ics import CalendarEvent, calendar_bytes
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.course import Course, Session
+from ketaplan.model.records import SessionRecord
+from ketaplan.planning.protocols import LOZENGE
+from ketaplan.safety.checklists import checklist_text
+from ketaplan.safety.guidance import guidance_for, home_dose_alarm_text
+from ketaplan.safety.rems import DOSED, session_form
 
+CLINIC_CATEGORY = "Appointment"
+HOME_CATEGORY = "Home dose"
 STAFF_CATEGORY = "Chair"
 REMS_CATEGORY = "REMS"
 MARKER_PREFIX = "rems-"
@@ -111,3 +120,55 @@ def form_marker(session: SessionRecord) -> CalendarEvent:
         status="CONFIRMED" if owed else "CANCELLED",
         categories=(REMS_CATEGORY,),
     )
+
+
+def calendar_name(course: Course, clinic: ClinicConfig) -> str:
+    """X-WR-CALNAME and NAME: the patient's code, the route and the clinic."""
+    return f"{course.patient} · {course.protocol.title} · {clinic.name}"
+
+
+def session_summary(course: Course, session: Session) -> str:
+    """`IV ketamine 3/6 · induction · P-001`; home doses name the lozenge."""
+    title = course.protocol.title if session.location == "clinic" else LOZENGE.title
+    return (
+        f"{title} {session.phase_number}/{session.phase_total} · {session.phase} · {course.patient}"
+    )
+
+
+def course_events(course: Course, clinic: ClinicConfig) -> list[CalendarEvent]:
+    """The patient's calendar for one planned course: every session in order.
+
+    Clinic sessions block their chair time at the clinic's location, with the route's
+    preparation and aftercare and the clinic's alarm before them. Home doses are
+    reminders: short events that block no time (TRANSP:TRANSPARENT), with an alarm at the
+    dose time itself when the clinic has alarms on.
+    """
+    location = clinic.location or clinic.name
+    clinic_text = guidance_for(course.protocol.route)
+    home_text = guidance_for(LOZENGE.route)
+    events: list[CalendarEvent] = []
+    for session in course.sessions:
+        at_home = session.location == "home"
+        alarm: int | None = None
+        if clinic.alarm_minutes is not None:
+            alarm = 0 if at_home else clinic.alarm_minutes
+        events.append(
+            CalendarEvent(
+                uid=session.uid,
+                summary=session_summary(course, session),
+                start=session.start,
+                end=session.end,
+                description=home_text if at_home else clinic_text,
+                location="" if at_home else location,
+                transparent=at_home,
+                alarm_minutes=alarm,
+                alarm_text=home_dose_alarm_text() if at_home else clinic.alarm_text,
+                categories=(HOME_CATEGORY if at_home else CLINIC_CATEGORY,),
+            )
+        )
+    return events
+
+
+def course_calendar(course: Course, clinic: ClinicConfig, *, stamp: datetime) -> bytes:
+    """The .ics file of one planned course (see `course_events`)."""
+    return calendar_bytes(calendar_name(course, clinic), course_events(course, clinic), stamp=stamp)

@@ -1,0 +1,62 @@
+"""A clinic's settings: name, zone, week, capacity and defaults (read from
+`ketaplan.toml` by `ketaplan.formats.config_file`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from types import MappingProxyType
+
+from ketaplan.model.calendar import MON_TO_FRI, Closure
+
+DEFAULT_TIME = time(9, 0)
+DEFAULT_HOURS = (time(8, 0), time(18, 0))
+DEFAULT_ALARM_MINUTES = 24 * 60
+DEFAULT_ALARM_TEXT = "Ketamine appointment tomorrow: arrange a driver home."
+
+
+@dataclass(frozen=True)
+class ClinicConfig:
+    """A clinic's settings.
+
+    Attributes:
+        name: the clinic's name, in calendar names.
+        location: the address, in each calendar event's LOCATION.
+        zone: IANA time zone; None for the system's.
+        open_weekdays: 0 is Monday.
+        session_time: default session time.
+        closures: closed dates and ranges.
+        holidays: (country, subdivision) whose public holidays close the clinic.
+        protocol: the default protocol name or file.
+        hours: opening and closing time by weekday (0 is Monday), open days only.
+        chairs: treatment chairs.
+        slot_minutes: length of one start slot.
+        starts_per_slot: the most sessions that may start in one slot (nurse load).
+        require_screening: booking needs a recorded screening.
+        alarm_minutes: calendar reminder this many minutes before; None for no reminder.
+        alarm_text: the reminder's text.
+        book: path of the clinic book; None for the user data directory.
+        source: the file this came from, or None for built-in defaults.
+    """
+
+    name: str = "Ketamine clinic"
+    location: str = ""
+    zone: str | None = None
+    open_weekdays: frozenset[int] = MON_TO_FRI
+    session_time: time = DEFAULT_TIME
+    closures: tuple[Closure, ...] = ()
+    holidays: tuple[str, str | None] | None = None
+    protocol: str = "iv"
+    hours: Mapping[int, tuple[time, time]] = field(
+        default_factory=lambda: MappingProxyType(dict.fromkeys(range(7), DEFAULT_HOURS))
+    )
+    chairs: int = 4
+    slot_minutes: int = 15
+    starts_per_slot: int = 2
+    require_screening: bool = True
+    alarm_minutes: int | None = DEFAULT_ALARM_MINUTES
+    alarm_text: str = DEFAULT_ALARM_TEXT
+    book: Path | None = None
+    source: Path | None = None
