@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ketaplan.booking.capacity import day_utilization
+from ketaplan.cli import clock
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, FromOpt, ToOpt, day_bounds, opened_book
 from ketaplan.cli.common import (
@@ -17,7 +18,6 @@ from ketaplan.cli.common import (
     check_format,
     clinic_zone,
     load_clinic,
-    today_in,
 )
 from ketaplan.cli.render import aligned, override_line, plural, write_csv
 from ketaplan.errors import UsageError
@@ -137,7 +137,7 @@ def agenda(
         raise UsageError("--detail is for --format table or json; csv keeps its columns")
     clinic = load_clinic(config)
     zone = clinic_zone(None, clinic)
-    since_day, until_day = agenda_range(day, week, first, last, today_in(zone))
+    since_day, until_day = agenda_range(day, week, first, last, clock.today_in(zone))
     since, until = day_bounds(since_day, until_day, zone)
     with opened_book(book_option, clinic, create=False) as clinic_book:
         sessions = clinic_book.sessions_between(since, until, location="clinic")

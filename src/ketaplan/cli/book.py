@@ -11,13 +11,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ketaplan.booking.courses import BookedCourse, BookingJob, book_courses
+from ketaplan.cli import clock
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
@@ -37,7 +38,6 @@ from ketaplan.cli.common import (
     clinic_zone,
     course_request,
     load_clinic,
-    today_in,
 )
 from ketaplan.cli.render import console, override_line, write_csv
 from ketaplan.errors import UsageError
@@ -139,8 +139,8 @@ def book(
     check_format(fmt)
     clinic = load_clinic(config)
     zone = clinic_zone(tz, clinic)
-    today = today_in(zone)
-    now = datetime.now(UTC)
+    today = clock.today_in(zone)
+    now = clock.now()
     if roster is not None:
         given = {
             "--patient": patient,

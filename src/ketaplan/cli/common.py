@@ -7,12 +7,12 @@ one-line error instead of a usage box.
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ketaplan.cli import clock
 from ketaplan.errors import UsageError
 from ketaplan.formats.config_file import find_config, load_config
 from ketaplan.formats.protocol_file import get_protocol
@@ -195,11 +195,6 @@ def clinic_zone(option: str | None, clinic: ClinicConfig) -> str:
     return zone
 
 
-def today_in(zone: str) -> date:
-    """The clinic's today: the only place a command reads the clock for dates."""
-    return datetime.now(parse_zone(zone)).date()
-
-
 def holiday_lookup(code: str | None, clinic: ClinicConfig) -> HolidayLookup | None:
     place = parse_holidays(code) if code else clinic.holidays
     if place is None:
@@ -235,7 +230,7 @@ def course_request(
 ) -> CourseRequest:
     """The course a command's plan options describe, defaults from the clinic."""
     zone = clinic_zone(tz, clinic)
-    today = today_in(zone)
+    today = clock.today_in(zone)
     count: int | None = None
     if sessions is not None:
         if not sessions.strip().isdigit():

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ketaplan.cli import clock
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, FromOpt, ToOpt, day_bounds, opened_book
 from ketaplan.cli.common import (
@@ -18,7 +18,6 @@ from ketaplan.cli.common import (
     check_patient,
     clinic_zone,
     load_clinic,
-    today_in,
 )
 from ketaplan.errors import UsageError
 from ketaplan.model.clinic import ClinicConfig
@@ -65,10 +64,10 @@ def export(
         raise UsageError("--from and --to are for --staff; --patient exports the whole course")
     clinic = load_clinic(config)
     zone = clinic_zone(None, clinic)
-    today = today_in(zone)
-    from ketaplan.formats.ics import calendar_bytes, stamp_from_epoch
+    today = clock.today_in(zone)
+    from ketaplan.formats.ics import calendar_bytes
 
-    stamp = stamp_from_epoch(os.environ.get("SOURCE_DATE_EPOCH"), datetime.now(UTC))
+    stamp = clock.calendar_stamp()
     if patient is not None:
         code = check_patient(patient)
         with opened_book(book_option, clinic, create=False) as clinic_book:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
+from ketaplan.cli import clock
 from ketaplan.cli.app import app
 from ketaplan.cli.common import (
     ClosedOpt,
@@ -83,7 +82,7 @@ def plan(
         lozenges=lozenges,
     )
     # Before planning, so that a bad SOURCE_DATE_EPOCH is reported as the usage error it is.
-    stamp = _ics_stamp() if ics is not None else None
+    stamp = clock.calendar_stamp() if ics is not None else None
     course = plan_course(request)
     if ics is not None and stamp is not None:
         from ketaplan.formats.calendars import course_calendar
@@ -92,10 +91,3 @@ def plan(
         write_atomic(ics, course_calendar(course, clinic, stamp=stamp))
     if ics != "-":
         print_course(course, fmt)
-
-
-def _ics_stamp() -> datetime:
-    """DTSTAMP: SOURCE_DATE_EPOCH makes exports byte-identical; else the time of export."""
-    from ketaplan.formats.ics import stamp_from_epoch
-
-    return stamp_from_epoch(os.environ.get("SOURCE_DATE_EPOCH"), datetime.now(UTC))

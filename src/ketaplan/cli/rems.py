@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 import typer
 
+from ketaplan.cli import clock
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, day_bounds, opened_book
 from ketaplan.cli.common import (
@@ -21,7 +22,6 @@ from ketaplan.cli.common import (
     check_patient,
     clinic_zone,
     load_clinic,
-    today_in,
 )
 from ketaplan.cli.render import aligned
 from ketaplan.errors import UsageError
@@ -71,7 +71,7 @@ def enroll(
     """
     code = check_patient(patient)
     clinic = load_clinic(config)
-    today = today_in(clinic_zone(None, clinic))
+    today = clock.today_in(clinic_zone(None, clinic))
     day = parse_date(on, what="--date", today=today)
     if day > today:
         raise UsageError(
@@ -82,7 +82,7 @@ def enroll(
             recorded = tx.enrollment(code)
             same = recorded is not None and recorded.enrolled_on == day
             if not same:
-                tx.record_enrollment(EnrollmentRecord(code, day, datetime.now(UTC)))
+                tx.record_enrollment(EnrollmentRecord(code, day, clock.now()))
         location = book.location
     if same:
         sys.stdout.write(f"The REMS enrollment of {code} on {day} is already in {location}\n")
@@ -122,7 +122,7 @@ def due(
     check_format(fmt, REMS_FORMATS)
     clinic = load_clinic(config)
     zone = clinic_zone(None, clinic)
-    today = today_in(zone)
+    today = clock.today_in(zone)
     anchor = parse_date(week, what="--week", today=today) if week else today
     monday = anchor - timedelta(days=anchor.weekday())
     # Forms due this week are those of the sessions in the 7 days before it.

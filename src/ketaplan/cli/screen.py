@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
 
+from ketaplan.cli import clock
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
@@ -23,7 +24,6 @@ from ketaplan.cli.common import (
     check_patient,
     clinic_zone,
     load_clinic,
-    today_in,
 )
 from ketaplan.cli.render import console
 from ketaplan.errors import BookError, UsageError
@@ -121,7 +121,7 @@ def screen(
         clinic=clinic,
         interactive=sys.stdin.isatty(),
     )
-    location = store_screening(result, book_option, clinic, now=datetime.now(UTC))
+    location = store_screening(result, book_option, clinic, now=clock.now())
     print_screening(result, fmt)
     # On stderr: stdout stays the result alone (JSON included).
     sys.stderr.write(f"Stored the screening of {result.patient} in {location}\n")
@@ -181,7 +181,7 @@ def take_screening(
     is asked. Returns the result for the caller to store and print.
     """
     code = check_patient(patient)
-    today = today_in(clinic_zone(None, clinic))
+    today = clock.today_in(clinic_zone(None, clinic))
     day = parse_date(on, what="--date", today=today) if on else today
     if day > today:
         raise UsageError(
