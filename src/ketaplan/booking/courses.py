@@ -26,7 +26,7 @@ from ketaplan.errors import BookError, KetaplanError, UsageError
 from ketaplan.formats.protocol_file import protocol_definition
 from ketaplan.formats.protocol_file import protocol_from_definition as _protocol
 from ketaplan.model.clinic import ClinicConfig
-from ketaplan.model.course import Course, CourseRequest, Session
+from ketaplan.model.course import Course, CourseRequest, Session, session_fields
 from ketaplan.model.records import (
     EnrollmentRecord,
     NewCourse,
@@ -221,21 +221,7 @@ def _new_course(
 
 
 def _new_sessions(booking: Booking) -> list[NewSession]:
-    return [
-        NewSession(
-            uid=p.session.uid,
-            number=p.session.number,
-            phase=p.session.phase,
-            phase_number=p.session.phase_number,
-            phase_total=p.session.phase_total,
-            location=p.session.location,
-            start=p.session.start,
-            end=p.session.end,
-            chair=p.chair,
-            note=p.session.note,
-        )
-        for p in booking.placements
-    ]
+    return [NewSession(**session_fields(p.session), chair=p.chair) for p in booking.placements]
 
 
 def active_course(book: Book, patient: str) -> tuple[Course, tuple[SessionRecord, ...]]:
@@ -260,14 +246,5 @@ def _as_session(rows: list[SessionRecord], index: int) -> Session:
         r.start.date() for r in rows[:index] if row.location == "home" or r.location == "clinic"
     ]
     return Session(
-        number=row.number,
-        phase=row.phase,
-        phase_number=row.phase_number,
-        phase_total=row.phase_total,
-        start=row.start,
-        end=row.end,
-        location=row.location,
-        uid=row.uid,
-        gap_days=(row.start.date() - since[-1]).days if since else None,
-        note=row.note,
+        **session_fields(row), gap_days=(row.start.date() - since[-1]).days if since else None
     )

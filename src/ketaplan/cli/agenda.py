@@ -203,7 +203,7 @@ def _agenda_rows(
             f"{s.start.astimezone(where):%H:%M}-{s.end.astimezone(where):%H:%M}",
             str(s.chair),
             s.patient,
-            f"{s.title} {s.phase} {s.phase_number}/{s.phase_total} (#{s.number})",
+            f"{s.title} {s.phase_label} (#{s.number})",
             s.status,
         )
         for s in sessions

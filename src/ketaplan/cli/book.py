@@ -374,7 +374,7 @@ def _print_course_table(out: Any, booked: BookedCourse, location: str) -> None:
         s = p.session
         table.add_row(
             str(s.number),
-            f"{s.phase} {s.phase_number}/{s.phase_total}",
+            s.phase_label,
             f"{s.start:%a}",
             s.day.isoformat(),
             f"{s.start:%H:%M}-{s.end:%H:%M}",

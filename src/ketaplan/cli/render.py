@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ketaplan.model.course import Course, Session
+from ketaplan.model.course import Course
 
 if TYPE_CHECKING:
     from ketaplan.model.records import ScreeningOverride
@@ -98,10 +98,6 @@ def summary_lines(course: Course) -> list[str]:
     return lines
 
 
-def _phase_label(s: Session) -> str:
-    return f"{s.phase} {s.phase_number}/{s.phase_total}"
-
-
 def print_course(course: Course, fmt: str) -> None:
     if fmt == "json":
         import json
@@ -127,7 +123,7 @@ def print_course(course: Course, fmt: str) -> None:
     for s in course.sessions:
         table.add_row(
             str(s.number),
-            _phase_label(s),
+            s.phase_label,
             f"{s.start:%a}",
             s.day.isoformat(),
             f"{s.start:%H:%M}",

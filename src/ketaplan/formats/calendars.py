@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from ketaplan.formats.ics import CalendarEvent, calendar_bytes
 from ketaplan.model.clinic import ClinicConfig
-from ketaplan.model.course import Course, Session
+from ketaplan.model.course import Course, Session, SessionFields
 from ketaplan.model.records import SessionRecord
 from ketaplan.planning.protocols import LOZENGE
 from ketaplan.safety.checklists import checklist_text
@@ -39,12 +39,14 @@ MARKER_PREFIX = "rems-"
 OVERRIDE_NOTE = "Booked with a screening override: see `ketaplan agenda --detail`."
 
 
+def event_summary(title: str, session: SessionFields, patient: str) -> str:
+    """`IV ketamine 3/6 · induction · P-001`: an event's title in every calendar."""
+    return f"{title} {session.phase_number}/{session.phase_total} · {session.phase} · {patient}"
+
+
 def staff_summary(session: SessionRecord) -> str:
     """`IV ketamine 3/6 · induction · P-001 · chair 2`."""
-    return (
-        f"{session.title} {session.phase_number}/{session.phase_total} · {session.phase} · "
-        f"{session.patient} · chair {session.chair}"
-    )
+    return f"{event_summary(session.title, session, session.patient)} · chair {session.chair}"
 
 
 def staff_events(sessions: Iterable[SessionRecord], clinic: ClinicConfig) -> list[CalendarEvent]:
@@ -130,9 +132,7 @@ def calendar_name(course: Course, clinic: ClinicConfig) -> str:
 def session_summary(course: Course, session: Session) -> str:
     """`IV ketamine 3/6 · induction · P-001`; home doses name the lozenge."""
     title = course.protocol.title if session.location == "clinic" else LOZENGE.title
-    return (
-        f"{title} {session.phase_number}/{session.phase_total} · {session.phase} · {course.patient}"
-    )
+    return event_summary(title, session, course.patient)
 
 
 def course_events(course: Course, clinic: ClinicConfig) -> list[CalendarEvent]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -64,9 +64,9 @@ class CourseRequest:
     lozenge_every: int | None = None
 
 
-@dataclass(frozen=True)
-class Session:
-    """One appointment or home dose of a course.
+@dataclass(frozen=True, kw_only=True)
+class SessionFields:
+    """What every session has, planned or booked.
 
     Attributes:
         number: 1-based, in date order across the whole course.
@@ -77,8 +77,6 @@ class Session:
         location: clinic or home.
         uid: stable id: the same request gives the same ids; different for every
             patient, course and session.
-        gap_days: days since the previous clinic session (home doses: since the previous
-            dose of either kind); None for the first.
         note: why the session is not on its ideal day or time, else None.
     """
 
@@ -90,12 +88,36 @@ class Session:
     end: datetime
     location: Location
     uid: str
-    gap_days: int | None
     note: str | None = None
 
     @property
     def day(self) -> date:
         return self.start.date()
+
+    @property
+    def phase_label(self) -> str:
+        """`induction 3/6`: how every output names a session's place in its phase."""
+        return f"{self.phase} {self.phase_number}/{self.phase_total}"
+
+
+SESSION_FIELDS = tuple(f.name for f in fields(SessionFields))
+
+
+def session_fields(session: SessionFields) -> dict[str, Any]:
+    """The shared fields of any session, to build another kind of session from."""
+    return {name: getattr(session, name) for name in SESSION_FIELDS}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Session(SessionFields):
+    """One appointment or home dose of a planned course (see `SessionFields`).
+
+    Attributes:
+        gap_days: days since the previous clinic session (home doses: since the previous
+            dose of either kind); None for the first.
+    """
+
+    gap_days: int | None
 
 
 @dataclass(frozen=True)

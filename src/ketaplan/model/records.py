@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, NamedTuple
 
-from ketaplan.model.protocol import Location, Route
+from ketaplan.model.course import SessionFields
+from ketaplan.model.protocol import Route
 
 SessionStatus = Literal["booked", "attended", "missed", "cancelled"]
 STATUSES: tuple[SessionStatus, ...] = ("booked", "attended", "missed", "cancelled")
@@ -91,70 +92,46 @@ class NewCourse:
     override: ScreeningOverride | None = None
 
 
-@dataclass(frozen=True)
-class CourseRecord:
-    """A booked course.
+@dataclass(frozen=True, kw_only=True)
+class CourseRecord(NewCourse):
+    """A booked course: a `NewCourse` as the book keeps it.
 
     Attributes:
         id: the book's id of the course.
-        patient, protocol, title, definition, start, zone, created: as in `NewCourse`.
         active: the patient's current course; a replaced course is inactive.
-        override: as in `NewCourse`.
     """
 
     id: int
-    patient: str
-    protocol: str
-    title: str
-    definition: str
-    start: date
-    zone: str
-    created: datetime
     active: bool
-    override: ScreeningOverride | None = None
 
 
-@dataclass(frozen=True)
-class NewSession:
-    """A session about to be booked.
+@dataclass(frozen=True, kw_only=True)
+class NewSession(SessionFields):
+    """A session about to be booked: a planned session's fields (see `SessionFields`;
+    start and end are stored in UTC with the course's zone) and its chair.
 
     Attributes:
-        uid: the id its calendar events carry (the planned `Session.uid`).
-        number: 1-based, in date order across the course.
-        phase, phase_number, phase_total: as in the planned `Session`.
-        location: clinic (holds a chair) or home (a reminder, no chair).
-        start, end: aware datetimes; stored in UTC with `zone`.
         chair: 1-based chair number for a clinic session; None at home.
-        note: why it is not on its ideal day or time, else None.
     """
 
-    uid: str
-    number: int
-    phase: str
-    phase_number: int
-    phase_total: int
-    location: Location
-    start: datetime
-    end: datetime
     chair: int | None
-    note: str | None = None
 
 
-@dataclass(frozen=True)
-class SessionRecord:
-    """A booked session, one row of the book.
+@dataclass(frozen=True, kw_only=True)
+class SessionRecord(SessionFields):
+    """A booked session, one row of the book: a planned session's fields (see
+    `SessionFields`; start and end in `zone`) and what the book adds.
 
     Attributes:
         id: the book's id of the session.
         course_id: the course it belongs to.
         patient: the patient's code.
         title: the protocol's title (e.g. IV ketamine).
-        uid: the id its calendar events carry; a live session's uid is unique in the book.
         sequence: the calendar revision; raised when the session is cancelled or its uid
-            is booked again, so calendars that already hold it update.
-        number, phase, phase_number, phase_total, location, chair, note: as in `NewSession`.
-        start, end: aware datetimes in `zone`.
+            is booked again, so calendars that already hold it update. A live session's
+            uid is unique in the book.
         zone: IANA zone of the course.
+        chair: 1-based chair number for a clinic session; None at home.
         status: booked; later attended, missed or cancelled.
         route: the course's route (iv, im, esketamine, lozenge); None when its stored
             protocol names none.
@@ -165,19 +142,10 @@ class SessionRecord:
     course_id: int
     patient: str
     title: str
-    uid: str
     sequence: int
-    number: int
-    phase: str
-    phase_number: int
-    phase_total: int
-    location: Location
-    start: datetime
-    end: datetime
     zone: str
     chair: int | None
     status: SessionStatus
-    note: str | None
     route: Route | None = None
     override: ScreeningOverride | None = None
 
