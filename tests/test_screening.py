@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ketaplan.errors import UsageError
+from ketaplan.formats.files import read_toml
 from ketaplan.safety.screening import (
     CONTRAINDICATIONS,
     CRITERIA,
@@ -19,7 +20,6 @@ from ketaplan.safety.screening import (
     QUESTIONS,
     Finding,
     evaluate,
-    read_answers,
 )
 
 DAY = date(2026, 11, 27)
@@ -205,18 +205,18 @@ def test_an_answer_of_the_wrong_kind_is_refused_by_name(
 
 
 def test_the_example_answers_file_answers_every_question() -> None:
-    answers = read_answers(EXAMPLE)
+    answers = read_toml(EXAMPLE, "answers file")
     assert set(answers) == {q.key for q in QUESTIONS}
     assert evaluate("P-001", answers, DAY).summary == "no listed contraindication"
 
 
 def test_a_missing_answers_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"^answers file .*nope\.toml does not exist$"):
-        read_answers(tmp_path / "nope.toml")
+        read_toml(tmp_path / "nope.toml", "answers file")
 
 
 def test_an_answers_file_that_is_not_toml_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "answers.toml"
     path.write_text("mania = no\n", encoding="utf-8")
     with pytest.raises(UsageError, match=r"answers\.toml is not valid TOML"):
-        read_answers(path)
+        read_toml(path, "answers file")

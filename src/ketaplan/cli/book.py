@@ -41,6 +41,7 @@ from ketaplan.cli.common import (
 )
 from ketaplan.cli.render import console, override_line, write_csv
 from ketaplan.errors import UsageError
+from ketaplan.formats.files import read_text
 from ketaplan.model.calendar import ClinicCalendar
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import CourseRequest
@@ -216,14 +217,7 @@ def _roster_jobs(
     from ketaplan.formats.protocol_file import get_protocol
     from ketaplan.formats.roster import RosterError, parse_roster
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"roster {path} does not exist") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"roster {path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read roster {path}: {exc.strerror or exc}") from None
+    text = read_text(path, "roster", encoding="utf-8-sig")
     rows = parse_roster(
         text,
         source=str(path),

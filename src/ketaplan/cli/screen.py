@@ -27,6 +27,7 @@ from ketaplan.cli.common import (
 )
 from ketaplan.cli.render import console
 from ketaplan.errors import BookError, UsageError
+from ketaplan.formats.files import read_toml
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.records import ScreeningRecord
 from ketaplan.parsing import parse_date
@@ -36,7 +37,6 @@ from ketaplan.safety.screening import (
     QUESTIONS,
     ScreeningResult,
     evaluate,
-    read_answers,
 )
 
 SCREEN_FORMATS = ("table", "json")
@@ -188,7 +188,7 @@ def take_screening(
             f"--date {day} is after today ({today}); a screening records answers already given"
         )
     if answers_file is not None:
-        return evaluate(code, read_answers(answers_file), day, where=str(answers_file))
+        return evaluate(code, read_toml(answers_file, "answers file"), day, where=str(answers_file))
     if not interactive:
         raise UsageError(
             "not a terminal, so the questions cannot be asked; give --answers FILE.toml "

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ketaplan.errors import UsageError
+from ketaplan.formats.files import read_toml
 from ketaplan.model.calendar import MON_TO_FRI, Closure
 from ketaplan.model.clinic import DEFAULT_HOURS, ClinicConfig
 from ketaplan.parsing import (
@@ -61,14 +62,7 @@ def find_config(explicit: Path | None, cwd: Path) -> Path | None:
 def load_config(path: Path | None) -> ClinicConfig:
     if path is None:
         return ClinicConfig()
-    import tomllib
-
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the config file: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "config file")
     try:
         return _from_dict(data, path)
     except UsageError as exc:

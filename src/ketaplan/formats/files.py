@@ -1,4 +1,8 @@
-"""Writing output files so that a failure never leaves half a file or clobbers the old one.
+"""Reading input files with one friendly error each, and writing output files so that a
+failure never leaves half a file or clobbers the old one.
+
+`read_text` and `read_toml` name the file and what it is for (`roster`, `config file`)
+in every refusal: missing, unreadable, not UTF-8, not valid TOML.
 
 `write_atomic` writes to a temporary file in the target's own directory (so the final
 rename never crosses a file system), fsyncs it and renames it over the target with
@@ -14,8 +18,9 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from ketaplan.errors import OutputError
+from ketaplan.errors import OutputError, UsageError
 
 STDOUT = "-"
 
@@ -32,6 +37,31 @@ _REASONS = {
     errno.EDQUOT: "disk quota exceeded",
     errno.ENAMETOOLONG: "the file name is too long",
 }
+
+
+def read_text(path: Path, what: str, *, encoding: str = "utf-8") -> str:
+    """The text of an input file, or UsageError: `{what} {path} does not exist`, `... is
+    not UTF-8 text`, or `cannot read {what} {path}: reason`."""
+    try:
+        return path.read_text(encoding=encoding)
+    except FileNotFoundError:
+        raise UsageError(f"{what} {path} does not exist") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {_reason(exc)}") from None
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """The tables of a TOML input file, or UsageError as `read_text` says, or `{what}
+    {path} is not valid TOML: where`."""
+    import tomllib  # only commands that read a TOML file pay for the parser
+
+    text = read_text(path, what)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{what} {path} is not valid TOML: {exc}") from None
 
 
 def write_atomic(path: str | Path, data: bytes) -> None:

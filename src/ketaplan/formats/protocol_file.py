@@ -8,6 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from ketaplan.errors import UsageError
+from ketaplan.formats.files import read_toml
 from ketaplan.model.protocol import MAX_MAINTENANCE_SESSIONS, ROUTES, Phase, Protocol, ProtocolError
 from ketaplan.planning.protocols import BUILTIN
 
@@ -17,16 +18,7 @@ _PROTOCOL_KEYS = {"name", "title", "route", "maintenance_sessions", "source", "p
 
 def load_protocol_file(path: Path) -> Protocol:
     """Read a clinic's protocol from TOML; every bad field is named with its range."""
-    import tomllib
-
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"protocol file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the protocol file: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "protocol file")
     try:
         return protocol_from_dict(data, source=f"clinic protocol file {path.name}")
     except ProtocolError as exc:

@@ -15,11 +15,9 @@ Pure: no clock (the screening date is an argument), no terminal, no store.
 from __future__ import annotations
 
 import difflib
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Literal
 
 from ketaplan.errors import UsageError
@@ -323,20 +321,3 @@ def _unknown(key: str) -> str:
     if close:
         return f"unknown question {key!r}; did you mean {close[0]!r}?"
     return f"unknown question {key!r}; questions are: {', '.join(BY_KEY)}"
-
-
-def read_answers(path: Path) -> dict[str, object]:
-    """The answers in a TOML file: `key = true`/`false`, or a whole number for counts.
-
-    Only the file's form is checked here; `evaluate` checks the answers themselves.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"answers file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read answers file {path}: {exc}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"answers file {path} is not valid TOML: {exc}") from None
