@@ -310,3 +310,24 @@ def test_no_traceback_reaches_the_user_from_the_installed_command() -> None:
     assert done.stderr == (
         "Error: time zone 'Nowhere/Land' is not an IANA zone name such as Europe/Berlin\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ("--maintenance-sessions", "2", "--until", "2027-06-01"),
+            "give --maintenance-sessions or --until, not both",
+        ),
+        (("--until", "2026-12-01"), "--until 2026-12-01 is before the start 2026-12-07"),
+        (
+            ("--protocol", "lozenge", "--lozenges", "3d"),
+            "--lozenges adds home doses to a clinic course; this protocol is home doses already",
+        ),
+    ],
+)
+def test_the_planners_refusals_name_the_flags(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], error: str
+) -> None:
+    result = run(capsys, *PLAN, *args)
+    assert (result.code, result.out, result.err) == (2, "", f"Error: {error}\n")

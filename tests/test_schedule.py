@@ -224,9 +224,9 @@ def test_lozenges_between_maintenance_visits_keep_their_distance_from_each_visit
         ({"every": (43,)}, "interval of 43 days is outside the maintenance range of 14 to 42 days"),
         (
             {"open_sessions": 2, "until": date(2027, 1, 1)},
-            "give --maintenance-sessions or --until, not both",
+            "give maintenance sessions or end date, not both",
         ),
-        ({"until": date(2026, 1, 1)}, "--until 2026-01-01 is before the start 2026-12-07"),
+        ({"until": date(2026, 1, 1)}, "end date 2026-01-01 is before the start 2026-12-07"),
         ({"lozenge_every": 1}, "lozenge interval of 1 days is outside the range of 2 to 7 days"),
     ],
 )
@@ -305,7 +305,7 @@ def test_every_plan_keeps_every_rule_or_is_refused_with_a_reason(request: Course
         message = str(error)
         assert request.until is not None
         assert message == (
-            f"--until {request.until} gives more than 200 "
+            f"end date {request.until} gives more than 200 "
             f"{request.protocol.phases[-1].name} sessions"
         )
         return
@@ -374,8 +374,8 @@ def test_a_course_without_any_session_is_refused() -> None:
     with pytest.raises(UsageError) as error:
         plan_course(CourseRequest("P-001", LOZENGE, MONDAY, open_sessions=0))
     assert str(error.value) == (
-        "this lozenge course would have no sessions; give --maintenance-sessions 1 or more, "
-        "or a later --until"
+        "this lozenge course would have no sessions; give maintenance sessions 1 or more, "
+        "or a later end date"
     )
 
 
@@ -386,4 +386,4 @@ def test_an_until_that_gives_more_than_200_sessions_is_refused() -> None:
         plan_course(
             CourseRequest("P-001", LOZENGE, MONDAY, every=(7,), until=MONDAY + timedelta(200 * 7))
         )
-    assert str(error.value) == "--until 2030-10-07 gives more than 200 home sessions"
+    assert str(error.value) == "end date 2030-10-07 gives more than 200 home sessions"

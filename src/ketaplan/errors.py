@@ -6,6 +6,8 @@ choose one itself.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Final
 
 
@@ -31,6 +33,27 @@ class UsageError(KetaplanError):
     """Bad input: an option, a value, a config or protocol file."""
 
     exit_code = ExitCode.USAGE
+
+
+class RequestError(UsageError):
+    """A course request the planner refuses, worded by concept: each `{maintenance
+    sessions}` in the message names a concept, which the command line words as its flag
+    (`--maintenance-sessions`) and a roster as its column, so both come from one rule and
+    one wording. Unworded, a concept reads as itself."""
+
+    def __init__(self, template: str) -> None:
+        super().__init__(template)
+        self.template = template
+
+    def worded(self, names: Mapping[str, str]) -> str:
+        """The message with each concept replaced by its name in `names`, if any."""
+        return _CONCEPT.sub(lambda m: names.get(m[1], m[1]), self.template)
+
+    def __str__(self) -> str:
+        return self.worded({})
+
+
+_CONCEPT = re.compile(r"\{([a-z][a-z ]*)\}")
 
 
 class PlanError(KetaplanError):

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from ketaplan.cli.app import app
-from ketaplan.errors import ExitCode, KetaplanError
+from ketaplan.errors import ExitCode, KetaplanError, RequestError
 
 # Which module registers each command. Only the invoked command's module is imported, so
 # `ketaplan plan` never pays for the book's or the screening's imports; help and unknown
@@ -24,6 +24,14 @@ COMMAND_MODULES = {
     "agenda": "ketaplan.cli.agenda",
     "export": "ketaplan.cli.export",
     "rems": "ketaplan.cli.rems",
+}
+
+# How the command line names the planner's concepts (see `RequestError`).
+OPTION_NAMES = {
+    "maintenance sessions": "--maintenance-sessions",
+    "maintenance interval": "--maintenance-every",
+    "end date": "--until",
+    "lozenges": "--lozenges",
 }
 
 
@@ -51,6 +59,8 @@ def _run(argv: list[str] | None) -> int:
     try:
         load_commands(argv)
         result = app(args=argv, prog_name="ketaplan", standalone_mode=False)
+    except RequestError as exc:
+        return _fail(exc.worded(OPTION_NAMES), exc.exit_code)
     except KetaplanError as exc:
         return _fail(str(exc), exc.exit_code)
     except typer.TyperException as exc:

@@ -21,6 +21,7 @@ from ketaplan.errors import UsageError
 from ketaplan.formats.protocol_file import get_protocol
 from ketaplan.model.protocol import Protocol
 from ketaplan.parsing import parse_date, parse_intervals, parse_time, parse_weekdays
+from ketaplan.planning.planner import check_every
 from ketaplan.safety.gate import parse_override
 
 COLUMNS = (
@@ -154,6 +155,12 @@ def parse_roster(
     return tuple(rows)
 
 
+def _intervals(text: str, protocol: Protocol) -> tuple[int, ...]:
+    every = parse_intervals(text, what="maintenance_every")
+    check_every(protocol, every)  # the planner's own rule and wording
+    return every
+
+
 def _row(
     line: int,
     values: dict[str, str],
@@ -187,9 +194,7 @@ def _row(
         )
     at = cell("time", lambda t: parse_time(t, what="time"))
     days = cell("days", parse_weekdays)
-    every = cell("maintenance_every", lambda t: parse_intervals(t, what="maintenance_every"))
-    if every is not None:
-        _check_every(line, names, protocol, every, problems)
+    every = cell("maintenance_every", lambda t: _intervals(t, protocol))
     override = cell("override", lambda t: parse_override(t, what="override"))
     enrolled = cell("rems_enrolled", lambda t: parse_date(t, what="rems_enrolled", today=today))
     if enrolled is not None and enrolled > today:
@@ -200,20 +205,3 @@ def _row(
     if len(problems) > before or patient is None or start is None:
         return None
     return RosterRow(line, patient, protocol, start, at, days, every, override, enrolled)
-
-
-def _check_every(
-    line: int, names: list[str], protocol: Protocol, every: tuple[int, ...], problems: list[str]
-) -> None:
-    where = f"line {line}, column {names.index('maintenance_every') + 1}"
-    phase = protocol.open_phase
-    if phase is None:
-        problems.append(f"{where}: protocol {protocol.name!r} has no open-ended phase to repeat")
-        return
-    for gap in every:
-        if not phase.min_gap_days <= gap <= phase.max_gap_days:
-            problems.append(
-                f"{where}: interval of {gap} days is outside the {phase.name} range of "
-                f"{phase.min_gap_days} to {phase.max_gap_days} days"
-            )
-            return

@@ -28,12 +28,12 @@ from itertools import combinations, pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from ketaplan.errors import PlanError, UsageError
+from ketaplan.errors import PlanError, RequestError
 from ketaplan.model.calendar import ALWAYS_OPEN, ClinicCalendar
 from ketaplan.model.course import Course, CourseRequest, Session, local_start, session_uid
-from ketaplan.model.protocol import Phase
+from ketaplan.model.protocol import Phase, Protocol
 from ketaplan.planning.protocols import LOZENGE_MAX_GAP, LOZENGE_MIN_GAP
-from ketaplan.planning.rules import violations
+from ketaplan.planning.rules import check_course
 
 HOME_DOSE_MINUTES = 15
 HOME_PHASE = "home"
@@ -70,49 +70,48 @@ def plan_course(request: CourseRequest, *, suggest_start: bool = True) -> Course
             raise PlanError(broken.rule) from None
         raise PlanError(f"{broken.rule}; {_first_working_start(request)}") from None
     if not slots:
-        raise UsageError(
+        raise RequestError(
             f"this {request.protocol.name} course would have no sessions; "
-            "give --maintenance-sessions 1 or more, or a later --until"
+            "give {maintenance sessions} 1 or more, or a later {end date}"
         )
     course = _build_course(request, slots)
-    broken_rules = violations(
-        course.sessions,
-        request.protocol,
-        request.calendar,
-        request.start,
-        every=request.every,
-        lozenge_every=request.lozenge_every,
-    )
+    broken_rules = check_course(course, request)
     if broken_rules:
         raise PlanError(f"ketaplan refused its own plan, please report this: {broken_rules[0]}")
     return course
 
 
+def check_every(protocol: Protocol, every: tuple[int, ...]) -> None:
+    """The maintenance interval rule: gaps only for an open-ended phase, each within its
+    range. RequestError otherwise (a roster reports it against its column)."""
+    open_phase = protocol.open_phase
+    if open_phase is None:
+        raise RequestError(f"protocol {protocol.name!r} has no open-ended phase to repeat")
+    for gap in every:
+        if not open_phase.min_gap_days <= gap <= open_phase.max_gap_days:
+            raise RequestError(
+                f"interval of {gap} days is outside the {open_phase.name} range of "
+                f"{open_phase.min_gap_days} to {open_phase.max_gap_days} days"
+            )
+
+
 def _check_request(request: CourseRequest) -> None:
     protocol = request.protocol
-    open_phase = protocol.open_phase
     if request.every is not None:
-        if open_phase is None:
-            raise UsageError(f"protocol {protocol.name!r} has no open-ended phase to repeat")
-        for gap in request.every:
-            if not open_phase.min_gap_days <= gap <= open_phase.max_gap_days:
-                raise UsageError(
-                    f"interval of {gap} days is outside the {open_phase.name} range of "
-                    f"{open_phase.min_gap_days} to {open_phase.max_gap_days} days"
-                )
+        check_every(protocol, request.every)
     if request.open_sessions is not None and request.until is not None:
-        raise UsageError("give --maintenance-sessions or --until, not both")
+        raise RequestError("give {maintenance sessions} or {end date}, not both")
     if request.open_sessions is not None and not 0 <= request.open_sessions <= MAX_OPEN_SESSIONS:
-        raise UsageError(f"maintenance sessions must be 0 to {MAX_OPEN_SESSIONS}")
+        raise RequestError(f"maintenance sessions must be 0 to {MAX_OPEN_SESSIONS}")
     if request.until is not None and request.until < request.start:
-        raise UsageError(f"--until {request.until} is before the start {request.start}")
+        raise RequestError(f"{{end date}} {request.until} is before the start {request.start}")
     if request.lozenge_every is not None:
         if protocol.route == "lozenge":
-            raise UsageError(
-                "--lozenges adds home doses to a clinic course; this protocol is home doses already"
+            raise RequestError(
+                "{lozenges} adds home doses to a clinic course; this protocol is home doses already"
             )
         if not LOZENGE_MIN_GAP <= request.lozenge_every <= LOZENGE_MAX_GAP:
-            raise UsageError(
+            raise RequestError(
                 f"lozenge interval of {request.lozenge_every} days is outside the range of "
                 f"{LOZENGE_MIN_GAP} to {LOZENGE_MAX_GAP} days"
             )
@@ -301,8 +300,8 @@ def _plan_interval(
         slots.append(_Slot(day, phase, len(slots) + 1, note))
         prev = day
     if until is not None and len(slots) > MAX_OPEN_SESSIONS:
-        raise UsageError(
-            f"--until {until} gives more than {MAX_OPEN_SESSIONS} {phase.name} sessions"
+        raise RequestError(
+            f"{{end date}} {until} gives more than {MAX_OPEN_SESSIONS} {phase.name} sessions"
         )
     return slots
 

@@ -15,7 +15,19 @@ from ketaplan.model.calendar import ALWAYS_OPEN, ClinicCalendar
 from ketaplan.model.protocol import Phase, Protocol
 
 if TYPE_CHECKING:
-    from ketaplan.model.course import Session
+    from ketaplan.model.course import Course, CourseRequest, Session
+
+
+def check_course(course: Course, request: CourseRequest) -> list[str]:
+    """Every rule a course planned from `request` breaks; empty when it keeps them all."""
+    return violations(
+        course.sessions,
+        request.protocol,
+        request.calendar,
+        request.start,
+        every=request.every,
+        lozenge_every=request.lozenge_every,
+    )
 
 
 def violations(
