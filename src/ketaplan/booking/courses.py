@@ -25,6 +25,8 @@ from ketaplan.booking.capacity import Booking, Capacity, book_course
 from ketaplan.errors import BookError, KetaplanError, UsageError
 from ketaplan.formats.protocol_file import protocol_definition
 from ketaplan.formats.protocol_file import protocol_from_definition as _protocol
+from ketaplan.formats.roster import RosterError, RosterRow
+from ketaplan.model.calendar import ClinicCalendar
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import Course, CourseRequest, Session, session_fields
 from ketaplan.model.records import (
@@ -72,6 +74,43 @@ class BookingJob:
         return patient if self.line is None else f"line {self.line} ({patient})"
 
 
+def roster_jobs(
+    rows: Sequence[RosterRow],
+    clinic: ClinicConfig,
+    zone: str,
+    calendar: ClinicCalendar,
+    *,
+    source: str,
+) -> list[BookingJob]:
+    """One job per roster row, with the clinic's defaults where the row has none
+    (protocol, time of day, weekdays); RosterError listing every row whose weekdays are
+    not among the clinic's open ones."""
+    jobs: list[BookingJob] = []
+    problems: list[str] = []
+    for row in rows:
+        days = calendar if row.days is None else calendar.limited_to(row.days)
+        if days is None:
+            problems.append(f"line {row.line}: days are not among the clinic's open weekdays")
+            continue
+        request = CourseRequest(
+            patient=row.patient,
+            protocol=row.protocol,
+            start=row.start,
+            at=row.time or clinic.session_time,
+            zone=zone,
+            calendar=days,
+            every=row.every,
+        )
+        jobs.append(
+            BookingJob(
+                request, row.time, row.line, override=row.override, enrolled_on=row.rems_enrolled
+            )
+        )
+    if problems:
+        raise RosterError(source, problems)
+    return jobs
+
+
 @dataclass(frozen=True)
 class BookedCourse:
     """A job, the course as booked (days, times, chairs and notes) and the screening
@@ -80,6 +119,11 @@ class BookedCourse:
     job: BookingJob
     booking: Booking
     override: ScreeningOverride | None = None
+
+    @property
+    def chairs(self) -> tuple[int | None, ...]:
+        """Each session's chair, in course order; None for a home dose."""
+        return tuple(p.chair for p in self.booking.placements)
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sys
 from datetime import date, timedelta, tzinfo
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
-from ketaplan.booking.capacity import day_utilization
+from ketaplan.booking.agenda import Agenda
+from ketaplan.booking.agenda import agenda as agenda_of
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, FromOpt, ToOpt, day_bounds, opened_book
+from ketaplan.cli.bookfile import BookOpt, FromOpt, ToOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
     FormatOpt,
@@ -21,14 +22,15 @@ from ketaplan.cli.common import (
 )
 from ketaplan.cli.render import aligned, override_line, plural, write_csv
 from ketaplan.errors import UsageError
+from ketaplan.formats.shapes import (
+    AGENDA_CSV,
+    agenda_csv_rows,
+    agenda_session_json,
+    session_checklist,
+)
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.records import SessionRecord
 from ketaplan.parsing import parse_date
-
-if TYPE_CHECKING:
-    from ketaplan.safety.checklists import Checklist
-
-AGENDA_FIELDS = ("patient", "number", "phase", "start", "end", "chair", "uid", "status")
 
 
 def agenda_range(
@@ -55,41 +57,6 @@ def agenda_range(
     anchor = parse_date(week, what="--week", today=today) if week else today
     monday = anchor - timedelta(days=anchor.weekday())
     return monday, monday + timedelta(days=6)
-
-
-def _session_json(s: SessionRecord, *, detail: bool = False) -> dict[str, Any]:
-    data = _session_fields(s)
-    if detail:
-        checklist = session_checklist(s)
-        data["checklist"] = None if checklist is None else checklist.as_json()
-        data["override"] = (
-            None
-            if s.override is None
-            else {"reason": s.override.reason, "screening": s.override.screening}
-        )
-    return data
-
-
-def session_checklist(s: SessionRecord) -> Checklist | None:
-    """The staff checklist of a clinic session that is to take or took place."""
-    if s.route is None or s.location != "clinic" or s.status == "cancelled":
-        return None
-    from ketaplan.safety.checklists import checklist
-
-    return checklist(s.route, s.start, s.end)
-
-
-def _session_fields(s: SessionRecord) -> dict[str, Any]:
-    return {
-        "patient": s.patient,
-        "number": s.number,
-        "phase": s.phase,
-        "start": s.start.isoformat(),
-        "end": s.end.isoformat(),
-        "chair": s.chair,
-        "uid": s.uid,
-        "status": s.status,
-    }
 
 
 @app.command()
@@ -137,55 +104,37 @@ def agenda(
         raise UsageError("--detail is for --format table or json; csv keeps its columns")
     clinic = load_clinic(config)
     zone = clinic_zone(None, clinic)
-    since_day, until_day = agenda_range(day, week, first, last, clock.today_in(zone))
-    since, until = day_bounds(since_day, until_day, zone)
+    first_day, last_day = agenda_range(day, week, first, last, clock.today_in(zone))
     with opened_book(book_option, clinic, create=False) as clinic_book:
-        sessions = clinic_book.sessions_between(since, until, location="clinic")
+        result = agenda_of(clinic_book, first_day, last_day, clinic, zone)
     if fmt == "json":
         import json
 
-        data = {"sessions": [_session_json(s, detail=detail) for s in sessions]}
+        data = {"sessions": [agenda_session_json(s, detail=detail) for s in result.sessions]}
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
     if fmt == "csv":
-        write_csv(
-            AGENDA_FIELDS,
-            [tuple(_session_fields(s)[k] for k in AGENDA_FIELDS) for s in sessions],
-        )
+        write_csv(AGENDA_CSV, agenda_csv_rows(result.sessions))
         return
-    _print_agenda(sessions, since_day, until_day, clinic, zone, detail=detail)
+    _print_agenda(result, clinic, detail=detail)
 
 
-def _print_agenda(
-    sessions: list[SessionRecord],
-    first: date,
-    last: date,
-    clinic: ClinicConfig,
-    zone: str,
-    *,
-    detail: bool = False,
-) -> None:
+def _print_agenda(result: Agenda, clinic: ClinicConfig, *, detail: bool = False) -> None:
     """Plain aligned columns, not a Rich table: a busy clinic's week is thousands of rows,
     and staff print it."""
     from zoneinfo import ZoneInfo
 
-    where = ZoneInfo(zone)
-    by_day: dict[date, list[SessionRecord]] = {}
-    for s in sessions:
-        by_day.setdefault(s.start.astimezone(where).date(), []).append(s)
+    where = ZoneInfo(result.zone)
+    first, last = result.first, result.last
     span = f"{first}" if first == last else f"{first} to {last}"
-    lines = [f"Agenda {span} · {clinic.name} · {plural(clinic.chairs, 'chair')} · {zone}"]
-    day = first
-    while day <= last:
-        todays = by_day.get(day, [])
-        held = [(s.start, s.end) for s in todays if s.status != "cancelled"]
-        used = day_utilization(day, held, clinic, zone)
-        if used is not None or todays:
-            use = "closed" if used is None else f"chairs {100 * used:.0f}% used"
-            lines += ["", f"{day:%a %Y-%m-%d} · {plural(len(held), 'session')} · {use}"]
-            lines += _agenda_rows(todays, where, detail=detail)
-        day += timedelta(days=1)
-    if not sessions:
+    lines = [f"Agenda {span} · {clinic.name} · {plural(clinic.chairs, 'chair')} · {result.zone}"]
+    for day in result.days:
+        if day.utilization is None and not day.sessions:
+            continue
+        use = "closed" if day.utilization is None else f"chairs {100 * day.utilization:.0f}% used"
+        lines += ["", f"{day.day:%a %Y-%m-%d} · {plural(day.held, 'session')} · {use}"]
+        lines += _agenda_rows(list(day.sessions), where, detail=detail)
+    if not result.sessions:
         lines += ["", f"No sessions booked from {first} to {last}."]
     sys.stdout.write("\n".join(lines) + "\n")
 

@@ -1,9 +1,5 @@
-"""`ketaplan book`: booking a course, or a roster's, into the clinic book.
-
-The glue between the store (what is booked) and the capacity engine (where a course
-fits): every booking is one write transaction, so two coordinators booking at once never
-get the same chair, and a roster that fails half-way leaves the book as it was.
-"""
+"""`ketaplan book`: a course, or a roster's, into the clinic book (`booking.courses`
+books every job in one write transaction)."""
 
 from __future__ import annotations
 
@@ -13,11 +9,11 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from ketaplan.booking.courses import BookedCourse, BookingJob, book_courses
+from ketaplan.booking.courses import BookedCourse, BookingJob, book_courses, roster_jobs
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
@@ -42,14 +38,12 @@ from ketaplan.cli.common import (
 from ketaplan.cli.render import console, override_line, write_csv
 from ketaplan.errors import UsageError
 from ketaplan.formats.files import read_text
-from ketaplan.model.calendar import ClinicCalendar
-from ketaplan.model.clinic import ClinicConfig
+from ketaplan.formats.protocol_file import get_protocol
+from ketaplan.formats.roster import parse_roster
+from ketaplan.formats.shapes import BOOKED_CSV, BookedJson, booked_course_json, booked_csv_rows
 from ketaplan.model.course import CourseRequest
 from ketaplan.parsing import parse_weekdays
 from ketaplan.safety.gate import parse_override
-
-if TYPE_CHECKING:
-    pass
 
 
 @app.command()
@@ -141,26 +135,20 @@ def book(
     clinic = load_clinic(config)
     zone = clinic_zone(tz, clinic)
     today = clock.today_in(zone)
-    now = clock.now()
     if roster is not None:
-        given = {
-            "--patient": patient,
-            "--start": start,
-            "--protocol": protocol,
-            "--time": time_,
-            "--days": days,
-            "--maintenance-every": maintenance_every,
-            "--maintenance-sessions": maintenance_sessions,
-            "--until": until,
-            "--lozenges": lozenges,
-            "--override": override,
-        }
-        extra = [name for name, value in given.items() if value is not None]
-        if extra:
-            raise UsageError(
-                f"--roster takes each patient's options from the file; drop {extra[0]}"
-            )
-        jobs = _roster_jobs(roster, clinic, zone, today, closed, holidays)
+        _only_the_roster(
+            patient, start, protocol, time_, days, maintenance_every, maintenance_sessions,
+            until, lozenges, override,
+        )  # fmt: skip
+        rows = parse_roster(
+            read_text(roster, "roster", encoding="utf-8-sig"),
+            source=str(roster),
+            today=today,
+            default_protocol=get_protocol(clinic.protocol),
+            check_patient=check_patient,
+        )
+        calendar = clinic_calendar(clinic, None, closed, holidays)
+        jobs = roster_jobs(rows, clinic, zone, calendar, source=str(roster))
     else:
         if patient is None or start is None:
             raise UsageError("give --patient and --start, or --roster FILE.csv")
@@ -179,80 +167,43 @@ def book(
             until=until,
             lozenges=lozenges,
         )
-        if days:
-            request = replace(request, calendar=_patient_days(request, days))
-        if request.start < today:
-            raise UsageError(
-                f"--start {request.start} is in the past; the book takes courses from today "
-                f"({today}) on"
-            )
-        preferred = request.at if time_ else None
-        reason = parse_override(override) if override is not None else None
-        jobs = [BookingJob(request, preferred, override=reason)]
+        jobs = [_command_line_job(request, today, days, timed=time_ is not None, override=override)]
     with opened_book(book_option, clinic, create=True) as clinic_book, _progress(len(jobs)) as tick:
         result = book_courses(
-            clinic_book, jobs, clinic, zone, now=now, replace=replace_, advance=tick
+            clinic_book, jobs, clinic, zone, now=clock.now(), replace=replace_, advance=tick
         )
         location = clinic_book.location
     _print_booked(list(result.courses), result.cancelled, fmt, location, roster)
 
 
-def _patient_days(request: CourseRequest, days: str) -> ClinicCalendar:
-    """The patient's weekdays within the clinic's open ones."""
-    wanted = parse_weekdays(days)
-    both = wanted & request.calendar.open_weekdays
-    if not both:
-        raise UsageError(f"--days {days} are not among the clinic's open weekdays")
-    return replace(request.calendar, open_weekdays=both)
+def _only_the_roster(*options: object) -> None:
+    """--roster takes each patient's course from the file: no course option beside it."""
+    names = (
+        "--patient", "--start", "--protocol", "--time", "--days", "--maintenance-every",
+        "--maintenance-sessions", "--until", "--lozenges", "--override",
+    )  # fmt: skip
+    extra = [name for name, value in zip(names, options, strict=True) if value is not None]
+    if extra:
+        raise UsageError(f"--roster takes each patient's options from the file; drop {extra[0]}")
 
 
-def _roster_jobs(
-    path: Path,
-    clinic: ClinicConfig,
-    zone: str,
-    today: date,
-    closed: list[str] | None,
-    holidays: str | None,
-) -> list[BookingJob]:
-    from ketaplan.formats.protocol_file import get_protocol
-    from ketaplan.formats.roster import RosterError, parse_roster
-
-    text = read_text(path, "roster", encoding="utf-8-sig")
-    rows = parse_roster(
-        text,
-        source=str(path),
-        today=today,
-        default_protocol=get_protocol(clinic.protocol),
-        check_patient=check_patient,
-    )
-    calendar = clinic_calendar(clinic, None, closed, holidays)
-    jobs: list[BookingJob] = []
-    problems: list[str] = []
-    for row in rows:
-        days = calendar
-        if row.days is not None:
-            both = row.days & calendar.open_weekdays
-            if not both:
-                problems.append(f"line {row.line}: days are not among the clinic's open weekdays")
-                continue
-            days = replace(calendar, open_weekdays=both)
-        request = CourseRequest(
-            patient=row.patient,
-            protocol=row.protocol,
-            start=row.start,
-            at=row.time or clinic.session_time,
-            zone=zone,
-            calendar=days,
-            every=row.every,
+def _command_line_job(
+    request: CourseRequest, today: date, days: str | None, *, timed: bool, override: str | None
+) -> BookingJob:
+    """The one course the options describe: the patient's weekdays within the clinic's,
+    from today on, at the preferred time if one was given."""
+    if days:
+        calendar = request.calendar.limited_to(parse_weekdays(days))
+        if calendar is None:
+            raise UsageError(f"--days {days} are not among the clinic's open weekdays")
+        request = replace(request, calendar=calendar)
+    if request.start < today:
+        raise UsageError(
+            f"--start {request.start} is in the past; the book takes courses from today "
+            f"({today}) on"
         )
-        jobs.append(
-            BookingJob(
-                request, row.time, row.line, override=row.override, enrolled_on=row.rems_enrolled
-            )
-        )
-    if problems:
-        raise RosterError(str(path), problems)
-    return jobs
+    reason = parse_override(override) if override is not None else None
+    return BookingJob(request, request.at if timed else None, override=reason)
 
 
 @contextmanager
@@ -268,70 +219,21 @@ def _progress(total: int) -> Iterator[Callable[[], None]]:
         yield lambda: progress.advance(task)
 
 
-def _booked_json(booked: list[BookedCourse], cancelled: int) -> dict[str, Any]:
-    return {
-        "courses": [
-            {
-                "patient": b.booking.course.patient,
-                "protocol": b.booking.course.protocol.name,
-                "timezone": b.booking.course.zone,
-                "override": _override_json(b),
-                "sessions": [
-                    {
-                        "number": p.session.number,
-                        "phase": p.session.phase,
-                        "start": p.session.start.isoformat(),
-                        "end": p.session.end.isoformat(),
-                        "location": p.session.location,
-                        "chair": p.chair,
-                        "uid": p.session.uid,
-                        "status": "booked",
-                        "note": p.session.note,
-                    }
-                    for p in b.booking.placements
-                ],
-            }
-            for b in booked
-        ],
-        "cancelled": cancelled,
-    }
-
-
-def _override_json(booked: BookedCourse) -> dict[str, str] | None:
-    if booked.override is None:
-        return None
-    return {"reason": booked.override.reason, "screening": booked.override.screening}
-
-
-BOOKED_CSV = ("patient", "number", "phase", "start", "end", "location", "chair", "uid", "note")
-
-
 def _print_booked(
     booked: list[BookedCourse], cancelled: int, fmt: str, location: str, roster: Path | None
 ) -> None:
     if fmt == "json":
         import json
 
-        sys.stdout.write(json.dumps(_booked_json(booked, cancelled), indent=2) + "\n")
+        data: BookedJson = {
+            "courses": [booked_course_json(b.booking.course, b.chairs, b.override) for b in booked],
+            "cancelled": cancelled,
+        }
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     if fmt == "csv":
         write_csv(
-            BOOKED_CSV,
-            [
-                (
-                    b.booking.course.patient,
-                    p.session.number,
-                    p.session.phase,
-                    p.session.start.isoformat(),
-                    p.session.end.isoformat(),
-                    p.session.location,
-                    "" if p.chair is None else p.chair,
-                    p.session.uid,
-                    p.session.note or "",
-                )
-                for b in booked
-                for p in b.booking.placements
-            ],
+            BOOKED_CSV, [r for b in booked for r in booked_csv_rows(b.booking.course, b.chairs)]
         )
         return
     if roster is None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -72,13 +71,3 @@ ToOpt = Annotated[
     str | None,
     typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD.", show_default=False),
 ]
-
-
-def day_bounds(first: date, last: date, zone: str) -> tuple[datetime, datetime]:
-    """The instants from the start of `first` to the start of the day after `last`."""
-    from zoneinfo import ZoneInfo
-
-    where = ZoneInfo(zone)
-    since = datetime.combine(first, time(0), where)
-    until = datetime.combine(last + timedelta(days=1), time(0), where)
-    return since, until

@@ -4,28 +4,26 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from ketaplan.booking.calendars import patient_calendar, staff_calendar
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, FromOpt, ToOpt, day_bounds, opened_book
+from ketaplan.cli.bookfile import BookOpt, FromOpt, ToOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
     check_patient,
     clinic_zone,
     load_clinic,
 )
+from ketaplan.cli.render import plural
 from ketaplan.errors import UsageError
-from ketaplan.model.clinic import ClinicConfig
+from ketaplan.formats.files import write_atomic
+from ketaplan.model.calendar import day_bounds
 from ketaplan.parsing import parse_date
-from ketaplan.store import Book
-
-if TYPE_CHECKING:
-    from ketaplan.formats.ics import CalendarEvent
 
 
 @app.command()
@@ -65,40 +63,21 @@ def export(
     clinic = load_clinic(config)
     zone = clinic_zone(None, clinic)
     today = clock.today_in(zone)
-    from ketaplan.formats.ics import calendar_bytes
+    from ketaplan.formats.ics import calendar_bytes  # icalendar: for exports only
 
     stamp = clock.calendar_stamp()
     if patient is not None:
         code = check_patient(patient)
         with opened_book(book_option, clinic, create=False) as clinic_book:
-            name, events = _patient_events(clinic_book, code, clinic)
+            name, events = patient_calendar(clinic_book, code, clinic)
     else:
         since_day = parse_date(first, what="--from", today=today) if first else today
         until_day = parse_date(last, what="--to", today=today) if last else date.max - timedelta(2)
         if until_day < since_day:
             raise UsageError(f"--to {until_day} is before --from {since_day}")
         since, until = day_bounds(since_day, until_day, zone)
-        from ketaplan.formats.calendars import staff_events
-
         with opened_book(book_option, clinic, create=False) as clinic_book:
-            sessions = clinic_book.sessions_between(since, until, location="clinic")
-        name = f"{clinic.name} · staff"
-        events = staff_events(sessions, clinic)
-    from ketaplan.formats.files import write_atomic
-
+            name, events = staff_calendar(clinic_book, since, until, clinic)
     write_atomic(ics, calendar_bytes(name, events, stamp=stamp))
     if ics != "-":
-        plural = "event" if len(events) == 1 else "events"
-        sys.stderr.write(f"Wrote {len(events)} {plural} to {ics}\n")
-
-
-def _patient_events(
-    clinic_book: Book, patient: str, clinic: ClinicConfig
-) -> tuple[str, list[CalendarEvent]]:
-    from ketaplan.booking.courses import active_course
-    from ketaplan.formats.calendars import calendar_name, course_events
-
-    course, rows = active_course(clinic_book, patient)
-    sequence = {s.uid: s.sequence for s in rows}
-    events = [replace(e, sequence=sequence.get(e.uid, 0)) for e in course_events(course, clinic)]
-    return calendar_name(course, clinic), events
+        sys.stderr.write(f"Wrote {plural(len(events), 'event')} to {ics}\n")

@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from ketaplan.booking.rems import enroll as enroll_patient
+from ketaplan.booking.rems import forms_due_in_week
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, day_bounds, opened_book
+from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
     check_format,
@@ -25,9 +27,9 @@ from ketaplan.cli.common import (
 )
 from ketaplan.cli.render import aligned
 from ketaplan.errors import UsageError
-from ketaplan.model.records import EnrollmentRecord
+from ketaplan.formats.shapes import form_json
 from ketaplan.parsing import parse_date
-from ketaplan.safety.rems import FORM_DUE_DAYS, WEEK_DAYS, MonitoringForm, booked_forms, forms_due
+from ketaplan.safety.rems import WEEK_DAYS, MonitoringForm
 
 REMS_FORMATS = ("table", "json")
 
@@ -78,18 +80,14 @@ def enroll(
             f"--date {day} is after today ({today}); record an enrollment that has taken place"
         )
     with opened_book(book_option, clinic, create=True) as book:
-        with book.writing() as tx:
-            recorded = tx.enrollment(code)
-            same = recorded is not None and recorded.enrolled_on == day
-            if not same:
-                tx.record_enrollment(EnrollmentRecord(code, day, clock.now()))
+        done = enroll_patient(book, code, day, now=clock.now())
         location = book.location
-    if same:
+    if not done.recorded:
         sys.stdout.write(f"The REMS enrollment of {code} on {day} is already in {location}\n")
-    elif recorded is not None:
+    elif done.previous is not None:
         sys.stdout.write(
             f"Recorded the REMS enrollment of {code} on {day} in {location} "
-            f"(it was {recorded.enrolled_on})\n"
+            f"(it was {done.previous})\n"
         )
     else:
         sys.stdout.write(f"Recorded the REMS enrollment of {code} on {day} in {location}\n")
@@ -125,33 +123,18 @@ def due(
     today = clock.today_in(zone)
     anchor = parse_date(week, what="--week", today=today) if week else today
     monday = anchor - timedelta(days=anchor.weekday())
-    # Forms due this week are those of the sessions in the 7 days before it.
-    since, until = day_bounds(
-        monday - timedelta(days=FORM_DUE_DAYS),
-        monday - timedelta(days=FORM_DUE_DAYS - WEEK_DAYS + 1),
-        zone,
-    )
     with opened_book(book_option, clinic, create=False) as book:
-        sessions = book.sessions_between(since, until, location="clinic")
-    forms = forms_due(booked_forms(sessions), monday)
+        forms = forms_due_in_week(book, monday, zone)
     sunday = monday + timedelta(days=WEEK_DAYS - 1)
     if fmt == "json":
-        data = {"from": monday.isoformat(), "to": sunday.isoformat(), "forms": _json(forms)}
+        data = {
+            "from": monday.isoformat(),
+            "to": sunday.isoformat(),
+            "forms": [form_json(f) for f in forms],
+        }
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
     _print_due(forms, monday, sunday, clinic.name, zone)
-
-
-def _json(forms: list[MonitoringForm]) -> list[dict[str, Any]]:
-    return [
-        {
-            "patient": f.patient,
-            "session_date": f.session_day.isoformat(),
-            "due": f.due.isoformat(),
-            "session_uid": f.session_uid,
-        }
-        for f in forms
-    ]
 
 
 FORM_COLUMNS = ("Due", "Patient", "Session date", "Session uid")

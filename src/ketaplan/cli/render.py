@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ketaplan.formats.shapes import PLANNED_CSV, planned_course_json, planned_csv_rows
 from ketaplan.model.course import Course
 
 if TYPE_CHECKING:
@@ -18,67 +19,6 @@ def console(*, stderr: bool = False) -> Any:
 
     # No markup or emoji: everything printed is plain text, patient codes included.
     return Console(stderr=stderr, highlight=False, soft_wrap=False, markup=False, emoji=False)
-
-
-def course_json(course: Course) -> dict[str, Any]:
-    """The documented, stable JSON form of a course (README: "JSON formats")."""
-    return {
-        "patient": course.patient,
-        "protocol": course.protocol.name,
-        "timezone": course.zone,
-        "sessions": [
-            {
-                "number": s.number,
-                "phase": s.phase,
-                "start": s.start.isoformat(),
-                "end": s.end.isoformat(),
-                "uid": s.uid,
-                "location": s.location,
-            }
-            for s in course.sessions
-        ],
-    }
-
-
-CSV_HEADER = (
-    "number",
-    "phase",
-    "phase_number",
-    "date",
-    "weekday",
-    "start",
-    "end",
-    "location",
-    "gap_days",
-    "note",
-    "uid",
-)
-
-
-def course_csv(course: Course) -> str:
-    import csv
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    for s in course.sessions:
-        writer.writerow(
-            (
-                s.number,
-                s.phase,
-                s.phase_number,
-                s.day.isoformat(),
-                f"{s.start:%a}",
-                s.start.isoformat(),
-                s.end.isoformat(),
-                s.location,
-                "" if s.gap_days is None else s.gap_days,
-                s.note or "",
-                s.uid,
-            )
-        )
-    return out.getvalue()
 
 
 def summary_lines(course: Course) -> list[str]:
@@ -102,10 +42,11 @@ def print_course(course: Course, fmt: str) -> None:
     if fmt == "json":
         import json
 
-        sys.stdout.write(json.dumps(course_json(course), indent=2, ensure_ascii=False) + "\n")
+        data = planned_course_json(course)
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
     if fmt == "csv":
-        sys.stdout.write(course_csv(course))
+        write_csv(PLANNED_CSV, planned_csv_rows(course))
         return
     from rich import box
     from rich.table import Table

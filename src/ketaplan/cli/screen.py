@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
 
+from ketaplan.booking.screenings import latest_screening, store_screening
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
@@ -26,10 +26,10 @@ from ketaplan.cli.common import (
     load_clinic,
 )
 from ketaplan.cli.render import console
-from ketaplan.errors import BookError, UsageError
+from ketaplan.errors import UsageError
 from ketaplan.formats.files import read_toml
+from ketaplan.formats.shapes import screening_json
 from ketaplan.model.clinic import ClinicConfig
-from ketaplan.model.records import ScreeningRecord
 from ketaplan.parsing import parse_date
 from ketaplan.safety.screening import (
     MAX_COUNT,
@@ -109,7 +109,9 @@ def screen(
         ]
         if given:
             raise UsageError(f"--show prints a stored screening; drop {given[0]}")
-        print_screening(stored_screening(show, book_option, load_clinic(config)), fmt)
+        code = check_patient(show)
+        with opened_book(book_option, load_clinic(config), create=False) as book:
+            print_screening(latest_screening(book, code), fmt)
         return
     if patient is None:
         raise UsageError("give --patient CODE to screen a patient, or --show CODE")
@@ -121,49 +123,12 @@ def screen(
         clinic=clinic,
         interactive=sys.stdin.isatty(),
     )
-    location = store_screening(result, book_option, clinic, now=clock.now())
+    with opened_book(book_option, clinic, create=True) as book:
+        store_screening(book, result, now=clock.now())
+        location = book.location
     print_screening(result, fmt)
     # On stderr: stdout stays the result alone (JSON included).
     sys.stderr.write(f"Stored the screening of {result.patient} in {location}\n")
-
-
-def screening_record(result: ScreeningResult, *, now: datetime) -> ScreeningRecord:
-    """What the book stores of a result: the answers, the summary and the flag."""
-    return ScreeningRecord(
-        patient=result.patient,
-        date=result.date,
-        answers=result.screening.answers,
-        summary=result.summary,
-        contraindicated=result.contraindicated,
-        recorded=now,
-    )
-
-
-def store_screening(
-    result: ScreeningResult, book_option: str | None, clinic: ClinicConfig, *, now: datetime
-) -> str:
-    """Store the result in the clinic book (created if need be); returns where it is."""
-    with opened_book(book_option, clinic, create=True) as book:
-        with book.writing() as tx:
-            tx.add_screening(screening_record(result, now=now))
-        return book.location
-
-
-def stored_screening(
-    patient: str, book_option: str | None, clinic: ClinicConfig
-) -> ScreeningResult:
-    """The patient's latest stored screening, evaluated again from its answers."""
-    code = check_patient(patient)
-    with opened_book(book_option, clinic, create=False) as book:
-        record = book.latest_screening(code)
-        location = book.location
-    if record is None:
-        raise BookError(
-            f"no screening of {code} is stored in the book {location}; record one with "
-            f"`ketaplan screen --patient {code}`"
-        )
-    # The stored answers were checked when they were taken; question keys never change.
-    return evaluate(code, dict(record.answers), record.date, where=f"the book {location}")
 
 
 def take_screening(
@@ -219,20 +184,6 @@ def prompt_answers(out: Any, *, stream: TextIO | None = None) -> dict[str, objec
                 break
             out.print(f"Please enter a whole number from 0 to {MAX_COUNT}", markup=False)
     return answers
-
-
-def screening_json(result: ScreeningResult) -> dict[str, Any]:
-    """The documented JSON form of a screening result."""
-    return {
-        "patient": result.patient,
-        "date": result.date.isoformat(),
-        "summary": result.summary,
-        "contraindicated": result.contraindicated,
-        "contraindications": [{"key": f.key, "name": f.name} for f in result.contraindications],
-        "unmet_criteria": [{"key": f.key, "name": f.name} for f in result.unmet_criteria],
-        "answers": dict(result.screening.answers),
-        "note": NOTE,
-    }
 
 
 def print_screening(result: ScreeningResult, fmt: str) -> None:

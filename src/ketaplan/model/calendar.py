@@ -7,8 +7,9 @@ the holidays package (see `holiday_source.py`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 ALL_WEEKDAYS = frozenset(range(7))
 MON_TO_FRI = frozenset(range(5))
@@ -57,9 +58,24 @@ class ClinicCalendar:
     def is_open(self, day: date) -> bool:
         return day.weekday() in self.open_weekdays and self.closed_reason(day) is None
 
+    def limited_to(self, weekdays: frozenset[int]) -> ClinicCalendar | None:
+        """The calendar for a patient who can come on `weekdays` only; None when none of
+        them is an open weekday."""
+        both = weekdays & self.open_weekdays
+        return replace(self, open_weekdays=both) if both else None
+
     def weekdays_only(self) -> ClinicCalendar:
         """The same week without closures or holidays: the clinic's usual rhythm."""
         return ClinicCalendar(self.open_weekdays)
 
 
 ALWAYS_OPEN = ClinicCalendar(ALL_WEEKDAYS)
+
+
+def day_bounds(first: date, last: date, zone: str) -> tuple[datetime, datetime]:
+    """The instants from the start of `first` to the start of the day after `last`, in
+    the clinic's zone."""
+    where = ZoneInfo(zone)
+    since = datetime.combine(first, time(0), where)
+    until = datetime.combine(last + timedelta(days=1), time(0), where)
+    return since, until

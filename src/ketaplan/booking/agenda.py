@@ -1,0 +1,65 @@
+"""The agenda use case: the clinic's sessions over some days, grouped by day with each
+day's chair utilization."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from ketaplan.booking.capacity import day_utilization
+from ketaplan.model.calendar import day_bounds
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.records import SessionRecord
+from ketaplan.store import Book
+
+
+@dataclass(frozen=True)
+class AgendaDay:
+    """One day of an agenda.
+
+    Attributes:
+        day: the date in the clinic's zone.
+        sessions: the day's clinic sessions, every status, by start and chair.
+        utilization: the share of the day's chair time held (cancelled sessions hold
+            none); None when the clinic is closed that day.
+    """
+
+    day: date
+    sessions: tuple[SessionRecord, ...]
+    utilization: float | None
+
+    @property
+    def held(self) -> int:
+        """Sessions that hold a chair (not cancelled)."""
+        return sum(1 for s in self.sessions if s.status != "cancelled")
+
+
+@dataclass(frozen=True)
+class Agenda:
+    """The clinic's sessions from `first` to `last` (inclusive), in `zone`."""
+
+    first: date
+    last: date
+    zone: str
+    sessions: tuple[SessionRecord, ...]
+    days: tuple[AgendaDay, ...]
+
+
+def agenda(book: Book, first: date, last: date, clinic: ClinicConfig, zone: str) -> Agenda:
+    """The clinic sessions from `first` to `last`, and every day of the span with its
+    sessions and utilization."""
+    since, until = day_bounds(first, last, zone)
+    sessions = book.sessions_between(since, until, location="clinic")
+    where = ZoneInfo(zone)
+    by_day: dict[date, list[SessionRecord]] = {}
+    for s in sessions:
+        by_day.setdefault(s.start.astimezone(where).date(), []).append(s)
+    days: list[AgendaDay] = []
+    day = first
+    while day <= last:
+        todays = by_day.get(day, [])
+        held = [(s.start, s.end) for s in todays if s.status != "cancelled"]
+        days.append(AgendaDay(day, tuple(todays), day_utilization(day, held, clinic, zone)))
+        day += timedelta(days=1)
+    return Agenda(first, last, zone, tuple(sessions), tuple(days))

@@ -1,0 +1,57 @@
+"""Esketamine REMS use cases: record an enrollment, list the monitoring forms due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from ketaplan.model.calendar import day_bounds
+from ketaplan.model.records import EnrollmentRecord
+from ketaplan.safety.rems import (
+    FORM_DUE_DAYS,
+    WEEK_DAYS,
+    MonitoringForm,
+    booked_forms,
+    forms_due,
+)
+from ketaplan.store import Book
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """What `enroll` did.
+
+    Attributes:
+        patient: the patient's code.
+        enrolled_on: the enrollment date now in the book.
+        previous: the date recorded before, if any.
+        recorded: False when the book already held this date (nothing was written).
+    """
+
+    patient: str
+    enrolled_on: date
+    previous: date | None
+    recorded: bool
+
+
+def enroll(book: Book, patient: str, day: date, *, now: datetime) -> Enrolled:
+    """Record a REMS enrollment in one transaction, unless the book already holds that
+    date; a later record with another date corrects an earlier one, both kept."""
+    with book.writing() as tx:
+        previous = tx.enrollment(patient)
+        same = previous is not None and previous.enrolled_on == day
+        if not same:
+            tx.record_enrollment(EnrollmentRecord(patient, day, now))
+    return Enrolled(patient, day, None if previous is None else previous.enrolled_on, not same)
+
+
+def forms_due_in_week(book: Book, monday: date, zone: str) -> list[MonitoringForm]:
+    """The monitoring forms due in the 7 days from `monday`: those of the esketamine
+    sessions in the 7 days before, that took or will take place."""
+    since, until = day_bounds(
+        monday - timedelta(days=FORM_DUE_DAYS),
+        monday - timedelta(days=FORM_DUE_DAYS - WEEK_DAYS + 1),
+        zone,
+    )
+    sessions = book.sessions_between(since, until, location="clinic")
+    return forms_due(booked_forms(sessions), monday)

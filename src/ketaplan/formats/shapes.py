@@ -1,0 +1,282 @@
+"""The documented JSON and CSV shapes that commands print (docs/formats.md): one typed
+home for each, so every command that prints a thing prints it the same way.
+
+Times are ISO 8601 with their UTC offset; dates are YYYY-MM-DD.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from ketaplan.model.course import Course
+from ketaplan.model.records import ScreeningOverride, SessionRecord
+
+if TYPE_CHECKING:
+    # Only for types: `ketaplan plan` prints its shapes without loading the safety code.
+    from ketaplan.safety.checklists import Checklist
+    from ketaplan.safety.rems import MonitoringForm
+    from ketaplan.safety.screening import ScreeningResult
+
+
+class PlannedSessionJson(TypedDict):
+    number: int
+    phase: str
+    start: str
+    end: str
+    uid: str
+    location: str
+
+
+class PlannedCourseJson(TypedDict):
+    """`ketaplan plan --format json`."""
+
+    patient: str
+    protocol: str
+    timezone: str
+    sessions: list[PlannedSessionJson]
+
+
+def planned_course_json(course: Course) -> PlannedCourseJson:
+    return {
+        "patient": course.patient,
+        "protocol": course.protocol.name,
+        "timezone": course.zone,
+        "sessions": [
+            {
+                "number": s.number,
+                "phase": s.phase,
+                "start": s.start.isoformat(),
+                "end": s.end.isoformat(),
+                "uid": s.uid,
+                "location": s.location,
+            }
+            for s in course.sessions
+        ],
+    }
+
+
+# `ketaplan plan --format csv`.
+PLANNED_CSV = (
+    "number",
+    "phase",
+    "phase_number",
+    "date",
+    "weekday",
+    "start",
+    "end",
+    "location",
+    "gap_days",
+    "note",
+    "uid",
+)
+
+
+def planned_csv_rows(course: Course) -> list[tuple[object, ...]]:
+    return [
+        (
+            s.number,
+            s.phase,
+            s.phase_number,
+            s.day.isoformat(),
+            f"{s.start:%a}",
+            s.start.isoformat(),
+            s.end.isoformat(),
+            s.location,
+            "" if s.gap_days is None else s.gap_days,
+            s.note or "",
+            s.uid,
+        )
+        for s in course.sessions
+    ]
+
+
+class OverrideJson(TypedDict):
+    reason: str
+    screening: str
+
+
+def override_json(override: ScreeningOverride | None) -> OverrideJson | None:
+    if override is None:
+        return None
+    return {"reason": override.reason, "screening": override.screening}
+
+
+class BookedSessionJson(TypedDict):
+    number: int
+    phase: str
+    start: str
+    end: str
+    location: str
+    chair: int | None
+    uid: str
+    status: str
+    note: str | None
+
+
+class BookedCourseJson(TypedDict):
+    patient: str
+    protocol: str
+    timezone: str
+    override: OverrideJson | None
+    sessions: list[BookedSessionJson]
+
+
+class BookedJson(TypedDict):
+    """`ketaplan book --format json`."""
+
+    courses: list[BookedCourseJson]
+    cancelled: int
+
+
+def booked_course_json(
+    course: Course, chairs: Sequence[int | None], override: ScreeningOverride | None
+) -> BookedCourseJson:
+    """A booked course: its sessions as booked, each with its chair (None at home)."""
+    return {
+        "patient": course.patient,
+        "protocol": course.protocol.name,
+        "timezone": course.zone,
+        "override": override_json(override),
+        "sessions": [
+            {
+                "number": s.number,
+                "phase": s.phase,
+                "start": s.start.isoformat(),
+                "end": s.end.isoformat(),
+                "location": s.location,
+                "chair": chair,
+                "uid": s.uid,
+                "status": "booked",
+                "note": s.note,
+            }
+            for s, chair in zip(course.sessions, chairs, strict=True)
+        ],
+    }
+
+
+# `ketaplan book --format csv`.
+BOOKED_CSV = ("patient", "number", "phase", "start", "end", "location", "chair", "uid", "note")
+
+
+def booked_csv_rows(course: Course, chairs: Sequence[int | None]) -> list[tuple[object, ...]]:
+    return [
+        (
+            course.patient,
+            s.number,
+            s.phase,
+            s.start.isoformat(),
+            s.end.isoformat(),
+            s.location,
+            "" if chair is None else chair,
+            s.uid,
+            s.note or "",
+        )
+        for s, chair in zip(course.sessions, chairs, strict=True)
+    ]
+
+
+class AgendaSessionJson(TypedDict, total=False):
+    """One session of `ketaplan agenda --format json`; `checklist` and `override` only
+    with --detail."""
+
+    patient: str
+    number: int
+    phase: str
+    start: str
+    end: str
+    chair: int | None
+    uid: str
+    status: str
+    checklist: dict[str, Any] | None
+    override: OverrideJson | None
+
+
+# `ketaplan agenda --format csv`: the same keys as the JSON, without --detail's.
+AGENDA_CSV = ("patient", "number", "phase", "start", "end", "chair", "uid", "status")
+
+
+def agenda_session_json(s: SessionRecord, *, detail: bool = False) -> AgendaSessionJson:
+    data: AgendaSessionJson = {
+        "patient": s.patient,
+        "number": s.number,
+        "phase": s.phase,
+        "start": s.start.isoformat(),
+        "end": s.end.isoformat(),
+        "chair": s.chair,
+        "uid": s.uid,
+        "status": s.status,
+    }
+    if detail:
+        listed = session_checklist(s)
+        data["checklist"] = None if listed is None else listed.as_json()
+        data["override"] = override_json(s.override)
+    return data
+
+
+def agenda_csv_rows(sessions: Iterable[SessionRecord]) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for s in sessions:
+        data = agenda_session_json(s)
+        rows.append(tuple(data.get(key) for key in AGENDA_CSV))
+    return rows
+
+
+def session_checklist(s: SessionRecord) -> Checklist | None:
+    """The staff checklist of a clinic session that is to take or took place; None for a
+    home dose, a cancelled session or an unknown route."""
+    if s.route is None or s.location != "clinic" or s.status == "cancelled":
+        return None
+    from ketaplan.safety.checklists import checklist  # only the agenda's --detail needs it
+
+    return checklist(s.route, s.start, s.end)
+
+
+class FormJson(TypedDict):
+    patient: str
+    session_date: str
+    due: str
+    session_uid: str
+
+
+def form_json(form: MonitoringForm) -> FormJson:
+    """One form of `ketaplan rems due --format json`."""
+    return {
+        "patient": form.patient,
+        "session_date": form.session_day.isoformat(),
+        "due": form.due.isoformat(),
+        "session_uid": form.session_uid,
+    }
+
+
+class FindingJson(TypedDict):
+    key: str
+    name: str
+
+
+class ScreeningJson(TypedDict):
+    """`ketaplan screen --format json`."""
+
+    patient: str
+    date: str
+    summary: str
+    contraindicated: bool
+    contraindications: list[FindingJson]
+    unmet_criteria: list[FindingJson]
+    answers: dict[str, bool | int]
+    note: str
+
+
+def screening_json(result: ScreeningResult) -> ScreeningJson:
+    from ketaplan.safety.screening import NOTE  # loaded already by whoever screened
+
+    return {
+        "patient": result.patient,
+        "date": result.date.isoformat(),
+        "summary": result.summary,
+        "contraindicated": result.contraindicated,
+        "contraindications": [{"key": f.key, "name": f.name} for f in result.contraindications],
+        "unmet_criteria": [{"key": f.key, "name": f.name} for f in result.unmet_criteria],
+        "answers": dict(result.screening.answers),
+        "note": NOTE,
+    }
