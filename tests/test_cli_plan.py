@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -283,9 +284,18 @@ def test_protocols_show_gives_every_parameter_a_source(
     monkeypatch.setenv("COLUMNS", "240")  # one line a parameter
     result = run(capsys, "protocols", "show", "iv")
     assert result.code == 0
-    assert "all six within a 21-day window" in result.out
-    assert "each maintenance gap in [14, 42] days" in result.out
+    assert "[article2022] over two to three weeks: all six within 21 days" in result.out
+    assert "[murrough2013] Mon, Wed, Fri: never on consecutive days" in result.out
+    assert "gaps of 14 to 42 days" in result.out
     assert result.out.startswith("iv: IV ketamine (route iv)\n")
+    # Every row cites a source or says why the value is ketaplan's own choice, and every
+    # cited source is given in full below the table.
+    assert "ketaplan default:" in result.out
+    assert not re.search(r"ketaplan default\s*$", result.out, flags=re.M)
+    assert "  [murrough2013] Murrough JW et al., Biol Psychiatry 2013;74(4):250-256\n" in (
+        result.out
+    )
+    assert "shared/" not in result.out
 
 
 def test_no_traceback_reaches_the_user_from_the_installed_command() -> None:

@@ -1,4 +1,4 @@
-"""The patient-facing preparation and aftercare text, per route (shared/PROTOCOLS.md)."""
+"""The patient-facing preparation and aftercare text, per route (docs/sources.md)."""
 
 from __future__ import annotations
 

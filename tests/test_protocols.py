@@ -1,5 +1,5 @@
-"""The built-in protocols carry the numbers of shared/PROTOCOLS.md, and a protocol that
-breaks a field's range cannot be made."""
+"""The built-in protocols carry the numbers of their cited sources (docs/sources.md), and a
+protocol that breaks a field's range cannot be made."""
 
 from __future__ import annotations
 

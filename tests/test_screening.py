@@ -60,8 +60,8 @@ def test_question_keys_are_stable_because_the_book_stores_them() -> None:
     assert tuple(q.key for q in CONTRAINDICATIONS) == tuple(CONTRAINDICATION_NAMES)
 
 
-def test_every_question_names_its_source_in_the_protocol_document() -> None:
-    assert all(q.source.startswith("shared/PROTOCOLS.md, Eligibility") for q in QUESTIONS)
+def test_every_question_cites_the_source_articles_eligibility_section() -> None:
+    assert all(q.source.startswith("[article2022] Am I eligible") for q in QUESTIONS)
 
 
 def test_all_clear_answers_list_no_contraindication() -> None:

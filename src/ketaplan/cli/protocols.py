@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import Any
 
 import typer
 
@@ -10,6 +11,7 @@ from ketaplan.cli.app import app
 from ketaplan.cli.render import console
 from ketaplan.formats.protocol_file import get_protocol
 from ketaplan.model.protocol import Phase
+from ketaplan.model.sources import CITATIONS, OWN_CHOICE, cited_keys
 from ketaplan.planning.protocols import BUILTIN
 
 protocols_app = typer.Typer(
@@ -40,7 +42,9 @@ def protocols(ctx: typer.Context) -> None:
             f"{ph.name} ({ph.sessions if ph.sessions else 'open'})" for ph in p.phases
         )
         table.add_row(p.name, p.title, phases, p.source)
-    console().print(table)
+    out = console()
+    out.print(table)
+    _print_citations(out, *(p.source for p in BUILTIN.values()))
 
 
 @protocols_app.command("show")
@@ -58,6 +62,7 @@ def protocols_show(name: str = typer.Argument(help="A built-in name or a FILE.to
     out.print(f"Source: {protocol.source}", markup=False)
     out.print(f"Default maintenance sessions: {protocol.maintenance_sessions}", markup=False)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    cited = [protocol.source]
     for column in ("Phase", "Parameter", "Value", "Source"):
         table.add_column(column, overflow="fold")
     for phase in protocol.phases:
@@ -68,10 +73,20 @@ def protocols_show(name: str = typer.Argument(help="A built-in name or a FILE.to
             if value in (None, ()) and field.name != "sessions":
                 continue
             shown = _show_value(field.name, value)
-            table.add_row(
-                phase.name, field.name, shown, phase.source_of(field.name) or "ketaplan default"
-            )
+            source = phase.source_of(field.name) or OWN_CHOICE
+            cited.append(source)
+            table.add_row(phase.name, field.name, shown, source)
     out.print(table)
+    _print_citations(out, *cited)
+
+
+def _print_citations(out: Any, *texts: str) -> None:
+    """Each source the texts cite, in full, once: the table cites it by its key."""
+    keys = cited_keys(*texts)
+    if keys:
+        out.print("Sources (docs/sources.md has each in full):", markup=False)
+    for key in keys:
+        out.print(f"  [{key}] {CITATIONS[key]}", markup=False, highlight=False)
 
 
 def _show_value(name: str, value: object) -> str:

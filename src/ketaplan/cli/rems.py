@@ -1,7 +1,7 @@
 """`ketaplan rems enroll` and `ketaplan rems due`: the esketamine REMS in the clinic book.
 
 Booking an esketamine course needs the patient's enrollment recorded first; a patient
-monitoring form is due within 7 calendar days after every session (shared/PROTOCOLS.md).
+monitoring form is due within 7 calendar days after every session ([spravato-rems]).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """iCalendar (.ics) export: calendars that Outlook, Google and Thunderbird import cleanly.
 
-The rules behind every choice are in shared/ICS.md. In short: a PUBLISH calendar with its
+The rules behind every choice are in docs/calendars.md. In short: a PUBLISH calendar with its
 name before any event; every event has a stable UID, a UTC DTSTAMP and a SEQUENCE; timed
 events are written in UTC (`...Z`), never floating and never with a TZID, so no client
 can shift them across a daylight-saving change.

@@ -1,4 +1,4 @@
-"""The staff checklist of one session, by route, from `shared/PROTOCOLS.md`: vitals before
+"""The staff checklist of one session, by route (sources below): vitals before
 and after, when observation ends, the side effects to watch for and the conditions for
 discharge. It goes into staff calendar events and `agenda --detail`; patient calendars
 carry preparation and aftercare instead, never this.
@@ -20,7 +20,7 @@ from typing import Any
 from ketaplan.model.protocol import ROUTES, Route
 from ketaplan.safety.rems import form_due_date
 
-# shared/PROTOCOLS.md, "Side effects to watch for".
+# [article2022] side effects, common and rare.
 COMMON_SIDE_EFFECTS = (
     "drowsiness",
     "dizziness",
@@ -42,7 +42,7 @@ RARE_SIDE_EFFECTS = (
 )
 
 # Esketamine: blood pressure about 40 minutes after the dose; observation for at least
-# 2 hours (Spravato label, shared/PROTOCOLS.md).
+# 2 hours ([spravato-label] sections 2 and 5).
 ESKETAMINE_BP_AFTER_MINUTES = 40
 ESKETAMINE_OBSERVE_MINUTES = 120
 

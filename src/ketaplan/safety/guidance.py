@@ -1,9 +1,9 @@
 """What a patient is told to do before and after a session, by route.
 
-The facts are from shared/PROTOCOLS.md (the source document's aftercare, the Spravato
-label's fasting, observation and driving rules). ketaplan plans appointments: this is
-preparation and aftercare for the visit, never dosing advice. The text is plain and
-short, because calendar clients show it as the event's description.
+The facts are the source article's aftercare ([article2022]) and the SPRAVATO label's
+fasting, observation and driving rules ([spravato-label] sections 2 and 5). ketaplan plans
+appointments: this is preparation and aftercare for the visit, never dosing advice. The
+text is plain and short, because calendar clients show it as the event's description.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Esketamine REMS: enrollment before the first treatment, and a patient monitoring form
-after every session, due within 7 calendar days (`shared/PROTOCOLS.md`, esketamine).
+after every session, due within 7 calendar days ([spravato-rems]).
 
 Due dates are calendar dates in the clinic's zone: the session's local date plus 7 days.
 They are never computed as 7 x 24 hours from an instant, which would land on the wrong

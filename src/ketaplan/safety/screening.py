@@ -1,7 +1,7 @@
-"""Intake screening: the eligibility questions of `shared/PROTOCOLS.md` and their result.
+"""Intake screening: the source article's eligibility questions and their result.
 
 ketaplan supports the clinician's decision and makes none. A screening records what was
-answered and lists the contraindications the document names and the criteria for
+answered and lists the contraindications the source article names and the criteria for
 treatment-resistant depression that were not met; whether to treat stays with the
 clinician.
 
@@ -21,7 +21,6 @@ from datetime import date
 from typing import Literal
 
 from ketaplan.errors import UsageError
-from ketaplan.model.sources import SOURCE_DOC
 
 Kind = Literal["yes_no", "count"]
 Answer = bool | int
@@ -29,14 +28,17 @@ Answer = bool | int
 # What every rendering of a result says (README, `screen` output, JSON).
 NOTE = "ketaplan supports the clinician's decision and makes none."
 NO_CONTRAINDICATION = "no listed contraindication"
-# The document: "eligible patients have tried two or more antidepressants".
+# ketaplan default: "two or more antidepressants", the label's treatment-resistant
+# depression [spravato-label]; the source article says "different medications".
 MIN_ANTIDEPRESSANTS = 2
 # A count beyond this is a typo, not a history.
 MAX_COUNT = 99
 
-_MAY_BE_ELIGIBLE = f"{SOURCE_DOC}, Eligibility: may be eligible"
-_NOT_ELIGIBLE = f"{SOURCE_DOC}, Eligibility: not eligible"
-_NOT_RECOMMENDED = f"{SOURCE_DOC}, Eligibility: not recommended"
+# Citations: the source article's "Am I eligible" section (key in protocols.CITATIONS).
+_ELIGIBILITY = "[article2022] Am I eligible"
+_MAY_BE_ELIGIBLE = f"{_ELIGIBILITY}: may be eligible"
+_NOT_ELIGIBLE = f"{_ELIGIBILITY}: not eligible"
+_NOT_RECOMMENDED = f"{_ELIGIBILITY}: not recommended"
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Question:
             once released.
         text: the question as asked, about "the patient".
         kind: `yes_no` (TOML true/false) or `count` (a whole number from 0).
-        source: where in the protocol document the question comes from.
+        source: the citation the question comes from (the source article's section).
         name: short readable name in results ("pregnancy or breastfeeding").
     """
 
@@ -66,7 +68,8 @@ CRITERIA: tuple[Question, ...] = (
         "How many different antidepressant medications has the patient tried?",
         "count",
         f"{_MAY_BE_ELIGIBLE}: has already tried different medications; "
-        "IV ketamine: two or more antidepressants",
+        "ketaplan default: two or more, as the label's treatment-resistant depression "
+        "[spravato-label]",
         f"at least {MIN_ANTIDEPRESSANTS} antidepressants tried",
     ),
     Question(
@@ -114,7 +117,7 @@ CONTRAINDICATIONS: tuple[Question, ...] = (
         "Does the patient have a condition where a rise in blood pressure could cause "
         "a heart attack, aneurysm or aortic tear?",
         "yes_no",
-        f"{SOURCE_DOC}, Eligibility: conditions where raised blood pressure could cause "
+        f"{_ELIGIBILITY}: conditions where raised blood pressure could cause "
         "heart attack, aneurysm or aortic tear",
         "blood pressure rise risks heart attack, aneurysm or aortic tear",
     ),
@@ -161,7 +164,7 @@ CONTRAINDICATIONS: tuple[Question, ...] = (
         "previous negative response to ketamine",
     ),
     # A yes/no question, not a birth date: the book keeps no date of birth, and the
-    # document says only "children"; 18 is ketaplan's reading of it.
+    # source article says only "children"; 18 is ketaplan's reading of it.
     Question(
         "under_18",
         "Is the patient a child (under 18)?",
