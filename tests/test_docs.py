@@ -8,27 +8,11 @@ import shlex
 from pathlib import Path
 
 import pytest
-import typer
 
-from ketaplan.cli import load_commands
-from ketaplan.cli.app import app
 from tests.clirun import run
+from tests.docgen import command_paths
 
 ROOT = Path(__file__).parent.parent
-
-
-def command_paths() -> list[tuple[str, ...]]:
-    load_commands([])  # every command
-
-    paths: list[tuple[str, ...]] = []
-
-    def walk(command: object, path: tuple[str, ...]) -> None:
-        paths.append(path)
-        for name, sub in sorted(getattr(command, "commands", {}).items()):
-            walk(sub, (*path, name))
-
-    walk(typer.main.get_command(app), ())
-    return paths
 
 
 def test_the_cli_has_the_commands_the_readme_describes() -> None:

@@ -8,6 +8,7 @@ is refused with its name, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from types import MappingProxyType
@@ -15,7 +16,7 @@ from types import MappingProxyType
 from ketaplan.errors import UsageError
 from ketaplan.formats.files import read_toml
 from ketaplan.model.calendar import MON_TO_FRI, Closure
-from ketaplan.model.clinic import DEFAULT_HOURS, ClinicConfig
+from ketaplan.model.clinic import DEFAULT_ALARM_TEXT, DEFAULT_HOURS, ClinicConfig
 from ketaplan.parsing import (
     WEEKDAYS,
     parse_closure,
@@ -29,24 +30,106 @@ from ketaplan.parsing import (
 CONFIG_NAME = "ketaplan.toml"
 
 
-_CLINIC_KEYS = {
-    "name",
-    "location",
-    "timezone",
-    "days",
-    "time",
-    "closed",
-    "holidays",
-    "protocol",
-    "hours",
-    "chairs",
-    "slot_minutes",
-    "starts_per_slot",
-    "require_screening",
+@dataclass(frozen=True)
+class ConfigKey:
+    """One key of `ketaplan.toml`. The loader takes its keys and limits from `CONFIG_KEYS`
+    and docs/config.md's table is generated from it, so the two cannot drift apart.
+
+    Attributes:
+        section: the TOML table, `clinic`, `calendar` or `book`.
+        key: the key's name in that table.
+        kind: what the value is, as a coordinator writes it.
+        default: the value when the key is left out, as TOML; empty when it is then unset.
+        meaning: what it sets; for an unset default, what happens then.
+        limits: the smallest and largest allowed whole number, for numbers.
+    """
+
+    section: str
+    key: str
+    kind: str
+    default: str
+    meaning: str
+    limits: tuple[int, int] | None = None
+
+
+CONFIG_KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey(
+        "clinic", "name", "string", '"Ketamine clinic"', "the clinic's name, in calendar names"
+    ),
+    ConfigKey(
+        "clinic",
+        "location",
+        "string",
+        '""',
+        "the address, each calendar event's LOCATION (empty: the name)",
+    ),
+    ConfigKey(
+        "clinic", "timezone", "IANA zone name", "", "the clinic's zone; unset: the system's zone"
+    ),
+    ConfigKey(
+        "clinic",
+        "days",
+        'weekday list or "mon-fri"',
+        '["mon", "tue", "wed", "thu", "fri"]',
+        "the weekdays the clinic is open",
+    ),
+    ConfigKey("clinic", "time", '"HH:MM"', '"09:00"', "the default session time"),
+    ConfigKey(
+        "clinic", "closed", "list of DATE or DATE..DATE", "[]", "closed days and inclusive ranges"
+    ),
+    ConfigKey(
+        "clinic",
+        "holidays",
+        '"CC" or "CC-SUB"',
+        "",
+        "public holidays that close the clinic (e.g. DE-BE); unset: none",
+    ),
+    ConfigKey(
+        "clinic", "protocol", "name or FILE.toml", '"iv"', "the protocol when a command names none"
+    ),
+    ConfigKey(
+        "clinic",
+        "hours",
+        '"HH:MM-HH:MM" or table',
+        '"08:00-18:00"',
+        'opening hours, every open day or by weekday: { mon = "08:00-16:00" }',
+    ),
+    ConfigKey("clinic", "chairs", "whole number", "4", "treatment chairs", (1, 500)),
+    ConfigKey("clinic", "slot_minutes", "whole number", "15", "length of one start slot", (5, 120)),
+    ConfigKey(
+        "clinic",
+        "starts_per_slot",
+        "whole number",
+        "2",
+        "the most sessions that may start in one slot (nurse load)",
+        (1, 500),
+    ),
+    ConfigKey(
+        "clinic", "require_screening", "true or false", "true", "booking needs a recorded screening"
+    ),
+    ConfigKey(
+        "calendar",
+        "alarm",
+        '"1d", "2h", "30m" or "off"',
+        '"1d"',
+        "the reminder before each clinic session",
+    ),
+    ConfigKey(
+        "calendar", "alarm_text", "string", f'"{DEFAULT_ALARM_TEXT}"', "what the reminder says"
+    ),
+    ConfigKey(
+        "book",
+        "path",
+        "file path",
+        "",
+        "the clinic book, relative to this file; unset: the user data folder",
+    ),
+)
+_SECTIONS = {
+    section: {k.key for k in CONFIG_KEYS if k.section == section}
+    for section in dict.fromkeys(k.section for k in CONFIG_KEYS)
 }
-_CALENDAR_KEYS = {"alarm", "alarm_text"}
-_BOOK_KEYS = {"path"}
-_SECTIONS = {"clinic": _CLINIC_KEYS, "calendar": _CALENDAR_KEYS, "book": _BOOK_KEYS}
+_LIMITS = {f"{k.section}.{k.key}": k.limits for k in CONFIG_KEYS if k.limits}
 
 
 def find_config(explicit: Path | None, cwd: Path) -> Path | None:
@@ -111,12 +194,10 @@ def _from_dict(data: Mapping[str, object], path: Path) -> ClinicConfig:
         holidays=parse_holidays(_str(holidays, "clinic.holidays")) if holidays else None,
         protocol=_str(clinic.get("protocol", base.protocol), "clinic.protocol"),
         hours=_hours(clinic.get("hours")),
-        chairs=_int(clinic.get("chairs", base.chairs), "clinic.chairs", 1, 500),
-        slot_minutes=_int(
-            clinic.get("slot_minutes", base.slot_minutes), "clinic.slot_minutes", 5, 120
-        ),
+        chairs=_int(clinic.get("chairs", base.chairs), "clinic.chairs"),
+        slot_minutes=_int(clinic.get("slot_minutes", base.slot_minutes), "clinic.slot_minutes"),
         starts_per_slot=_int(
-            clinic.get("starts_per_slot", base.starts_per_slot), "clinic.starts_per_slot", 1, 500
+            clinic.get("starts_per_slot", base.starts_per_slot), "clinic.starts_per_slot"
         ),
         require_screening=_bool(clinic.get("require_screening", True), "clinic.require_screening"),
         alarm_minutes=_alarm(calendar.get("alarm", "1d")),
@@ -137,7 +218,8 @@ def _str(value: object, key: str) -> str:
     return value
 
 
-def _int(value: object, key: str, low: int, high: int) -> int:
+def _int(value: object, key: str) -> int:
+    low, high = _LIMITS[key]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise UsageError(f"{key} must be a whole number from {low} to {high}, got {value!r}")
     return value
