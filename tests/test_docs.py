@@ -1,10 +1,19 @@
-"""Every command is documented with an example, and the README's commands are the ones
-CI runs."""
+"""Every command is documented with an example, the README's test command is the one CI
+runs, and every console example in README.md and docs/ prints exactly what it shows.
+
+The examples run as docs/development.md describes: in-process through the real entry
+point, in an empty folder with its own book, at 80 columns without colour, with the
+clock pinned, in page order. KETAPLAN_DOCS_UPDATE=1 rewrites the shown output instead of
+comparing it, after an intended change (review the diff).
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +22,138 @@ from tests.clirun import run
 from tests.docgen import command_paths
 
 ROOT = Path(__file__).parent.parent
+# The docs' "now": a Tuesday before every example's dates, so that no example expires.
+DOCS_NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+UPDATE = os.environ.get("KETAPLAN_DOCS_UPDATE") == "1"
+# A fenced block: its language, the rest of its info string, its body.
+FENCE = re.compile(r"^```([\w-]*)([^\n]*)\n(.*?)^```[ \t]*$", flags=re.M | re.S)
+TITLE = re.compile(r'title="([^"/]+)"')
+
+
+def doc_pages() -> list[Path]:
+    """The pages whose examples run: README.md and docs/, but not the generated cli.md."""
+    docs = sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "cli.md")
+    return [ROOT / "README.md", *docs]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One `$ command` of a console block and the output shown under it."""
+
+    command: str
+    output: str
+
+
+def console_examples(body: str) -> list[Example]:
+    chunks = re.split(r"^\$ ", body, flags=re.M)
+    if chunks[0].strip():
+        raise AssertionError(f"a console block must start with `$ `: {chunks[0]!r}")
+    examples = []
+    for chunk in chunks[1:]:
+        command, _, output = chunk.partition("\n")
+        examples.append(Example(command, output))
+    return examples
+
+
+def documented_commands() -> list[list[str]]:
+    """The arguments of every `$ ketaplan ...` example on a docs/ page (cli.md excepted)."""
+    commands = []
+    for page in doc_pages()[1:]:
+        for lang, _, body in FENCE.findall(page.read_text(encoding="utf-8")):
+            if lang == "console":
+                for example in console_examples(body):
+                    words = shlex.split(example.command.partition("|")[0])
+                    while words and "=" in words[0]:
+                        words.pop(0)
+                    if words and words[0] == "ketaplan":
+                        commands.append(words[1:])
+    return commands
+
+
+class Shell:
+    """Runs an example's command line: `ketaplan ...` in-process (with `NAME=value`
+    prefixes), `cat FILE` and `echo $?`, piped through `head -n N`, `tail -n N` or
+    `grep -E PATTERN`. Anything else is refused, so every example stays runnable."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+        self.capsys = capsys
+        self.monkeypatch = monkeypatch
+        self.code = 0
+
+    def __call__(self, line: str) -> str:
+        stages = [shlex.split(stage) for stage in line.split(" | ")]
+        words = stages[0]
+        env = {}
+        while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
+            name, _, value = words.pop(0).partition("=")
+            env[name] = value
+        out, err = self._run(words, env)
+        for stage in stages[1:]:
+            out = self._filter(stage, out)
+        return "\n".join(text.rstrip() for text in (out + err).splitlines())
+
+    def _run(self, words: list[str], env: dict[str, str]) -> tuple[str, str]:
+        if words[:1] == ["ketaplan"]:
+            with self.monkeypatch.context() as patch:
+                for name, value in env.items():
+                    patch.setenv(name, value)
+                result = run(self.capsys, *words[1:])
+            self.code = result.code
+            return result.out, result.err
+        if words == ["echo", "$?"]:
+            return f"{self.code}\n", ""
+        if len(words) == 2 and words[0] == "cat":
+            return Path(words[1]).read_text(encoding="utf-8"), ""
+        raise AssertionError(f"the docs' examples cannot run {' '.join(words)!r}")
+
+    @staticmethod
+    def _filter(stage: list[str], out: str) -> str:
+        lines = out.splitlines(keepends=True)
+        match stage:
+            case ["head", "-n", count]:
+                return "".join(lines[: int(count)])
+            case ["tail", "-n", count]:
+                return "".join(lines[-int(count) :])
+            case ["grep", "-E", pattern]:
+                return "".join(line for line in lines if re.search(pattern, line))
+        raise AssertionError(f"the docs' examples cannot pipe through {' '.join(stage)!r}")
+
+
+@pytest.mark.parametrize("page", doc_pages(), ids=lambda p: p.name)
+def test_every_console_example_prints_what_it_shows(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, page: Path
+) -> None:
+    monkeypatch.setattr("ketaplan.cli.clock.now", lambda: DOCS_NOW)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("KETAPLAN_BOOK", "book.sqlite")
+    text = page.read_text(encoding="utf-8")
+    shell = Shell(capsys, monkeypatch)
+    updated, done = [], 0
+    for block in FENCE.finditer(text):
+        lang, info, body = block.groups()
+        title = TITLE.search(info)
+        if title:
+            Path(title[1]).write_text(body, encoding="utf-8")
+        if lang != "console":
+            continue
+        shown = []
+        for example in console_examples(body):
+            output = shell(example.command)
+            if not UPDATE:
+                assert output == example.output.rstrip("\n"), f"$ {example.command}"
+            shown.append(f"$ {example.command}\n{output}\n" if output else f"$ {example.command}\n")
+        updated += [text[done : block.start(3)], "".join(shown)]
+        done = block.end(3)
+    if UPDATE:
+        page.write_text("".join([*updated, text[done:]]), encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", [p for p in command_paths() if p], ids=lambda p: " ".join(p))
+def test_every_command_has_an_example_on_a_docs_page(path: tuple[str, ...]) -> None:
+    commands = documented_commands()
+    assert any(args[: len(path)] == list(path) for args in commands), (
+        f"no `$ ketaplan {' '.join(path)}` example on a docs/ page"
+    )
 
 
 def test_the_cli_has_the_commands_the_readme_describes() -> None:
@@ -36,29 +177,6 @@ def test_the_readme_test_command_is_the_one_ci_runs() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     command = next(line for line in ci.splitlines() if line.startswith("python3 -m venv"))
     assert f"\n{command}\n" in readme
-
-
-def readme_examples() -> list[tuple[str, str]]:
-    """(command, output) for each `$ ketaplan plan|protocols` line of the README's console
-    blocks: commands whose output depends on nothing but their arguments."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    examples: list[tuple[str, str]] = []
-    for block in re.findall(r"```console\n(.*?)```", readme, flags=re.S):
-        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
-            command, _, output = chunk.partition("\n")
-            if re.match(r"ketaplan (plan|protocols)\b", command) and ".toml" not in command:
-                examples.append((command, output))
-    return examples
-
-
-@pytest.mark.parametrize(("command", "output"), readme_examples(), ids=lambda v: v[:60])
-def test_the_readme_shows_real_output(
-    capsys: pytest.CaptureFixture[str], command: str, output: str
-) -> None:
-    args = shlex.split(command)[1:]
-    result = run(capsys, *args)
-    shown = "\n".join(line.rstrip() for line in (result.out + result.err).splitlines())
-    assert shown.rstrip("\n") == output.rstrip("\n")
 
 
 def test_ketaplan_alone_prints_the_help_and_no_error(capsys: pytest.CaptureFixture[str]) -> None:
