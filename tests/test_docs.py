@@ -50,8 +50,12 @@ def console_examples(body: str) -> list[Example]:
         raise AssertionError(f"a console block must start with `$ `: {chunks[0]!r}")
     examples = []
     for chunk in chunks[1:]:
-        command, _, output = chunk.partition("\n")
-        examples.append(Example(command, output))
+        # A command may go on over lines that end with a backslash, as in a shell.
+        lines = chunk.split("\n")
+        taken = 1
+        while lines[taken - 1].endswith("\\") and taken < len(lines):
+            taken += 1
+        examples.append(Example("\n".join(lines[:taken]), "\n".join(lines[taken:])))
     return examples
 
 
@@ -62,7 +66,7 @@ def documented_commands() -> list[list[str]]:
         for lang, _, body in FENCE.findall(page.read_text(encoding="utf-8")):
             if lang == "console":
                 for example in console_examples(body):
-                    words = shlex.split(example.command.partition("|")[0])
+                    words = shlex.split(example.command.replace("\\\n", " ").partition("|")[0])
                     while words and "=" in words[0]:
                         words.pop(0)
                     if words and words[0] == "ketaplan":
@@ -80,7 +84,8 @@ class Shell:
         self.monkeypatch = monkeypatch
         self.code = 0
 
-    def __call__(self, line: str) -> str:
+    def __call__(self, command: str) -> str:
+        line = command.replace("\\\n", " ")
         stages = [shlex.split(stage) for stage in line.split(" | ")]
         words = stages[0]
         env = {}
@@ -90,7 +95,7 @@ class Shell:
         out, err = self._run(words, env)
         for stage in stages[1:]:
             out = self._filter(stage, out)
-        return "\n".join(text.rstrip() for text in (out + err).splitlines())
+        return "\n".join(text.rstrip() for text in (out + err).splitlines()).rstrip("\n")
 
     def _run(self, words: list[str], env: dict[str, str]) -> tuple[str, str]:
         if words[:1] == ["ketaplan"]:
