@@ -6,7 +6,7 @@ reports the time per patient, the share of sessions at the preferred time and on
 ideal date, the peak and mean chair utilization, and the time of `ketaplan agenda --week`
 on the booked book against `ketaplan plan` for one patient.
 
-    python benchmarks/book_roster.py [--sizes 1000 5000] [--repeat 3] [--keep DIR]
+    .venv/bin/python benchmarks/book_roster.py [--sizes 1000 5000] [--repeat 3] [--keep DIR]
 
 Issue 4 asks that 5,000 patients take at most 5.5 times as long as 1,000.
 """
@@ -28,6 +28,15 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+
+try:
+    from ketaplan import __version__ as _installed_version  # noqa: F401
+except ModuleNotFoundError:  # outside the venv: one clear line instead of a traceback
+    sys.exit(
+        f"Error: ketaplan is not installed for {sys.executable}; run the benchmark with "
+        f"the venv's python: .venv/bin/python benchmarks/{Path(__file__).name}"
+    )
+
 
 FIRST_START = date(2030, 1, 7)  # a Monday: fixed, so every run books the same roster
 ENROLLED = date(2026, 1, 5)  # REMS enrollment of the esketamine patients: in the past

@@ -1,6 +1,6 @@
 """Benchmark: ketaplan's .ics exporter against a bare icalendar loop writing the same events.
 
-Run: /tmp/venv/bin/python benchmarks/ics_export.py [--courses 2000] [--rounds 3]
+Run: .venv/bin/python benchmarks/ics_export.py [--courses 2000] [--rounds 3]
 
 Plans the courses first (not timed), then times, in the same run and alternating
 rounds, (a) `course_calendar` for every course and (b) a plain loop of icalendar calls
@@ -19,6 +19,16 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from itertools import cycle
+from pathlib import Path
+
+try:
+    import ketaplan  # noqa: F401
+except ModuleNotFoundError:  # outside the venv: one clear line instead of a traceback
+    sys.exit(
+        f"Error: ketaplan is not installed for {sys.executable}; run the benchmark with "
+        f"the venv's python: .venv/bin/python benchmarks/{Path(__file__).name}"
+    )
+
 
 from ketaplan import __version__
 from ketaplan.formats.calendars import course_calendar

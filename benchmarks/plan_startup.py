@@ -3,7 +3,7 @@
 Runs the two commands in turn (so both see the same machine load) and prints the
 medians and their ratio; issue 2 asks for a ratio of at most 1.25.
 
-    python benchmarks/plan_startup.py [--runs 31]
+    .venv/bin/python benchmarks/plan_startup.py [--runs 31]
 """
 
 from __future__ import annotations
@@ -15,6 +15,16 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+try:
+    import ketaplan  # noqa: F401
+except ModuleNotFoundError:  # outside the venv: one clear line instead of a traceback
+    sys.exit(
+        f"Error: ketaplan is not installed for {sys.executable}; run the benchmark with "
+        f"the venv's python: .venv/bin/python benchmarks/{Path(__file__).name}"
+    )
+
 
 PLAN = ["plan", "--start", "2026-12-07", "--patient", "P-001", "--tz", "Europe/Berlin"]
 BASELINE = [sys.executable, "-c", "import typer, rich.console, rich.table"]

@@ -82,11 +82,18 @@ def protocols_show(name: str = typer.Argument(help="A built-in name or a FILE.to
 
 def _print_citations(out: Any, *texts: str) -> None:
     """Each source the texts cite, in full, once: the table cites it by its key."""
+    from rich.table import Table  # Rich's tables load only when a table is printed
+
     keys = cited_keys(*texts)
-    if keys:
-        out.print("Sources (docs/sources.md has each in full):", markup=False)
+    if not keys:
+        return
+    out.print("Sources (docs/sources.md has each in full):", markup=False)
+    grid = Table.grid(padding=(0, 1), pad_edge=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column()
     for key in keys:
-        out.print(f"  [{key}] {CITATIONS[key]}", markup=False, highlight=False)
+        grid.add_row(f"[{key}]", CITATIONS[key])
+    out.print(grid)
 
 
 def _show_value(name: str, value: object) -> str:
