@@ -189,3 +189,27 @@ def test_ketaplan_alone_prints_the_help_and_no_error(capsys: pytest.CaptureFixtu
     assert (result.code, result.err) == (0, "")
     assert "Usage: ketaplan [OPTIONS] COMMAND [ARGS]..." in result.out
     assert "Example: ketaplan plan --start 2026-12-07 --patient P-001" in result.out
+
+
+def test_every_cited_source_is_given_in_full_on_the_sources_page() -> None:
+    from ketaplan.model.sources import CITATIONS
+    from ketaplan.planning.protocols import BUILTIN
+    from ketaplan.safety.screening import QUESTIONS
+
+    texts = [q.source for q in QUESTIONS]
+    for protocol in BUILTIN.values():
+        texts.append(protocol.source)
+        texts += [text for phase in protocol.phases for _, text in phase.sources]
+    cited = {key for text in texts for key in re.findall(r"\[([a-z0-9-]+)\]", text)}
+    assert cited <= set(CITATIONS)
+    page = (ROOT / "docs" / "sources.md").read_text(encoding="utf-8")
+    headings = set(re.findall(r"^### \[([a-z0-9-]+)\]$", page, flags=re.M))
+    assert headings == set(CITATIONS)
+    assert all(text.startswith("[") or text.startswith("ketaplan default:") for text in texts), (
+        "every source cites a key or says it is ketaplan's own choice"
+    )
+
+
+def test_no_page_or_output_names_a_file_outside_the_repository() -> None:
+    for page in [*doc_pages(), ROOT / "docs" / "cli.md"]:
+        assert "shared/" not in page.read_text(encoding="utf-8"), page.name
