@@ -292,9 +292,14 @@ def test_protocols_show_gives_every_parameter_a_source(
     # cited source is given in full below the table.
     assert "ketaplan default:" in result.out
     assert not re.search(r"ketaplan default\s*$", result.out, flags=re.M)
-    assert "  [murrough2013] Murrough JW et al., Biol Psychiatry 2013;74(4):250-256\n" in (
-        result.out
-    )
+    legend = result.out.split("Sources (docs/sources.md has each in full):\n")[1]
+    assert [line.split()[0] for line in legend.splitlines()] == [
+        "[article2022]",
+        "[murrough2013]",
+        "[singh2016]",
+        "[rivaposse2018]",
+    ]
+    assert " [murrough2013]  Murrough JW et al., Biol Psychiatry 2013;74(4):250-256" in legend
     assert "shared/" not in result.out
 
 
