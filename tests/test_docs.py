@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,6 +132,7 @@ def test_every_console_example_prints_what_it_shows(
     monkeypatch.setattr("ketaplan.cli.clock.now", lambda: DOCS_NOW)
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.setenv("KETAPLAN_BOOK", "book.sqlite")
+    shutil.copytree(ROOT / "examples", "examples")  # as in a clone: examples/*.toml
     text = page.read_text(encoding="utf-8")
     shell = Shell(capsys, monkeypatch)
     updated, done = [], 0
