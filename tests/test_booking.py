@@ -84,8 +84,8 @@ def test_a_taken_chair_moves_the_session_to_the_nearest_free_time_that_day() -> 
     book_course(request("P-001"), time(9), cap)
     second = book_course(request("P-002"), time(9), cap)
     first = second.placements[0]
-    assert local(second, 1).time() == time(10, 30)
-    assert first.session.note == "at 10:30, not 09:00: no chair free"
+    assert local(second, 1).time() == time(11, 0)  # IV holds the chair 2 hours
+    assert first.session.note == "at 11:00, not 09:00: no chair free"
     assert first.on_ideal_day
     assert first.at_preferred_time is False
 
@@ -102,14 +102,14 @@ def test_the_nurse_limit_on_starts_moves_a_start_to_the_nearest_slot_earlier_fir
 
 def test_a_session_never_ends_after_closing_time() -> None:
     booking = book_course(request("P-001"), time(17), capacity(clinic()))
-    assert local(booking, 1).time() == time(16, 30)
+    assert local(booking, 1).time() == time(16, 0)
     assert booking.placements[0].session.note == (
-        "at 16:30, not 17:00: outside opening hours 08:00-18:00"
+        "at 16:00, not 17:00: outside opening hours 08:00-18:00"
     )
 
 
 def test_a_full_day_moves_the_course_to_the_next_day_the_rules_allow() -> None:
-    cap = capacity(clinic(chairs=1, hours="09:00-10:30"))
+    cap = capacity(clinic(chairs=1, hours="09:00-11:00"))
     book_course(request("P-001"), time(9), cap)
     second = book_course(request("P-002"), time(9), cap)
     days = [p.session.day for p in second.placements]
@@ -122,8 +122,8 @@ def test_a_full_day_moves_the_course_to_the_next_day_the_rules_allow() -> None:
 def test_without_a_preferred_time_starts_spread_through_the_day() -> None:
     cap = capacity(clinic(chairs=4, per_slot=2))
     starts = [local(book_course(request(f"P-{i}"), None, cap), 1).time() for i in range(4)]
-    # Each new session goes where fewest chairs are busy: a fresh 90-minute block.
-    assert starts == [time(8), time(9, 30), time(11), time(12, 30)]
+    # Each new session goes where fewest chairs are busy: a fresh 2-hour block.
+    assert starts == [time(8), time(10), time(12), time(14)]
 
 
 def test_home_doses_take_no_chair() -> None:

@@ -24,7 +24,7 @@ CLINIC = """[clinic]
 name = "Lakeside"
 timezone = "Europe/Berlin"
 chairs = 1
-hours = "08:00-12:00"
+hours = "08:00-13:00"
 require_screening = false
 """
 START = "2030-01-07"  # a Monday, so that "in the past" never applies
@@ -69,13 +69,13 @@ def test_book_prints_the_course_with_chairs(capsys: pytest.CaptureFixture[str]) 
         "                                                                     \n"
         " #   Phase             Day   Date         Time          Chair   Note \n"
         " ─────────────────────────────────────────────────────────────────── \n"
-        " 1   induction 1/6     Mon   2030-01-07   09:00-10:30   1            \n"
-        " 2   induction 2/6     Wed   2030-01-09   09:00-10:30   1            \n"
-        " 3   induction 3/6     Fri   2030-01-11   09:00-10:30   1            \n"
-        " 4   induction 4/6     Mon   2030-01-14   09:00-10:30   1            \n"
-        " 5   induction 5/6     Wed   2030-01-16   09:00-10:30   1            \n"
-        " 6   induction 6/6     Fri   2030-01-18   09:00-10:30   1            \n"
-        " 7   maintenance 1/1   Fri   2030-02-01   09:00-10:30   1            \n"
+        " 1   induction 1/6     Mon   2030-01-07   09:00-11:00   1            \n"
+        " 2   induction 2/6     Wed   2030-01-09   09:00-11:00   1            \n"
+        " 3   induction 3/6     Fri   2030-01-11   09:00-11:00   1            \n"
+        " 4   induction 4/6     Mon   2030-01-14   09:00-11:00   1            \n"
+        " 5   induction 5/6     Wed   2030-01-16   09:00-11:00   1            \n"
+        " 6   induction 6/6     Fri   2030-01-18   09:00-11:00   1            \n"
+        " 7   maintenance 1/1   Fri   2030-02-01   09:00-11:00   1            \n"
         "                                                                     \n"
         "Every session on its ideal date, at the preferred time where one was given.\n"
     )
@@ -87,7 +87,7 @@ def test_a_taken_chair_moves_the_next_patient_and_says_why(
     book(capsys, "P-001")
     second = book(capsys, "P-002", "--format", "json")
     notes = {s["note"] for s in json.loads(second.out)["courses"][0]["sessions"]}
-    assert notes == {"at 10:30, not 09:00: no chair free"}
+    assert notes == {"at 11:00, not 09:00: no chair free"}
     third = book(capsys, "P-003", "--format", "json")
     first = json.loads(third.out)["courses"][0]["sessions"][0]
     assert (first["start"], first["note"]) == (
@@ -134,10 +134,10 @@ def test_agenda_lists_sessions_by_day_time_and_chair_with_utilization(
     assert result.out == (
         "Agenda 2030-01-07 · Lakeside · 1 chair · Europe/Berlin\n"
         "\n"
-        "Mon 2030-01-07 · 2 sessions · chairs 75% used\n"
+        "Mon 2030-01-07 · 2 sessions · chairs 80% used\n"
         "  Time         Chair  Patient  Session                         Status\n"
-        "  09:00-10:30  1      P-001    IV ketamine induction 1/6 (#1)  booked\n"
-        "  10:30-12:00  1      P-002    IV ketamine induction 1/6 (#1)  booked\n"
+        "  09:00-11:00  1      P-001    IV ketamine induction 1/6 (#1)  booked\n"
+        "  11:00-13:00  1      P-002    IV ketamine induction 1/6 (#1)  booked\n"
     )
 
 
@@ -145,7 +145,7 @@ def test_agenda_json_has_the_documented_fields(capsys: pytest.CaptureFixture[str
     book(capsys, "P-001")
     (session,) = agenda_json(capsys, "--day", START)
     assert list(session) == [
-        "patient", "number", "phase", "start", "end", "chair", "uid", "status",
+        "patient", "number", "phase", "start", "end", "chair", "uid", "status", "flags",
     ]  # fmt: skip
     assert session["start"] == "2030-01-07T09:00:00+01:00"
 
@@ -235,7 +235,7 @@ def test_a_roster_that_fails_half_way_books_nothing(
 ) -> None:
     (tmp_path / "long.toml").write_text(
         'name = "long"\n[[phases]]\nname = "visit"\nsessions = 2\nmin_gap_days = 2\n'
-        "max_gap_days = 7\nchair_minutes = 300\n",
+        "max_gap_days = 7\nchair_minutes = 360\n",
         "utf-8",
     )
     (tmp_path / "r.csv").write_text(
@@ -350,14 +350,14 @@ def test_patient_export_is_the_booked_course_with_the_books_uids(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     book(capsys, "P-001")
-    book(capsys, "P-002")  # moved to 10:30 by P-001
+    book(capsys, "P-002")  # moved to 11:00 by P-001
     result = run(capsys, "export", "--patient", "P-002", "--ics", "p.ics", "--book", "book.sqlite")
     assert (result.code, result.err) == (0, "Wrote 7 events to p.ics\n")
     events = Calendar.from_ical((tmp_path / "p.ics").read_bytes()).walk("VEVENT")
     booked = agenda_json(capsys, "--from", START, "--to", "2030-03-01")
     mine = [s for s in booked if s["patient"] == "P-002"]
     assert [str(e["UID"]) for e in events] == [s["uid"] for s in mine]
-    assert events[0].decoded("DTSTART").isoformat() == "2030-01-07T09:30:00+00:00"
+    assert events[0].decoded("DTSTART").isoformat() == "2030-01-07T10:00:00+00:00"
 
 
 @pytest.mark.parametrize(
@@ -421,7 +421,7 @@ def test_book_csv_has_one_row_per_session_with_its_chair(
     lines = result.out.splitlines()
     assert lines[0] == "patient,number,phase,start,end,location,chair,uid,note"
     assert lines[1].startswith(
-        "P-001,1,induction,2030-01-07T09:00:00+01:00,2030-01-07T10:30:00+01:00,clinic,1,"
+        "P-001,1,induction,2030-01-07T09:00:00+01:00,2030-01-07T11:00:00+01:00,clinic,1,"
     )
     assert len(lines) == 8
 

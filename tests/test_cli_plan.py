@@ -59,7 +59,7 @@ def test_plan_json_is_the_documented_format(capsys: pytest.CaptureFixture[str]) 
     assert first["number"] == 1
     assert first["phase"] == "induction"
     assert first["start"] == "2026-12-07T09:00:00+01:00"
-    assert first["end"] == "2026-12-07T10:30:00+01:00"
+    assert first["end"] == "2026-12-07T11:00:00+01:00"
     assert first["uid"].endswith("@ketaplan")
     assert first["location"] == "clinic"
     assert data["sessions"][-1]["phase"] == "maintenance"
@@ -166,8 +166,8 @@ def test_flags_win_over_the_clinic_config(capsys: pytest.CaptureFixture[str]) ->
         (
             ("--days", "mon"),
             1,
-            "Error: induction needs 6 sessions at least 2 days apart within "
-            "21 days; from 2026-12-07 the clinic's open days fit only 3; no start date in the 366 "
+            "Error: induction: no open day from 2026-12-09 to 2026-12-12 (at most 5 days after "
+            "the session on 2026-12-07); no start date in the 366 "
             "days after 2026-12-07 works",
         ),
     ],
@@ -287,6 +287,7 @@ def test_protocols_show_gives_every_parameter_a_source(
     assert "[article2022] over two to three weeks: all six within 21 days" in result.out
     assert "[murrough2013] Mon, Wed, Fri: never on consecutive days" in result.out
     assert "gaps of 14 to 42 days" in result.out
+    assert "check-in 20 + infusion 40 + recovery 60 minutes" in result.out
     assert result.out.startswith("iv: IV ketamine (route iv)\n")
     # Every row cites a source or says why the value is ketaplan's own choice, and every
     # cited source is given in full below the table.
@@ -301,6 +302,19 @@ def test_protocols_show_gives_every_parameter_a_source(
     ]
     assert " [murrough2013]  Murrough JW et al., Biol Psychiatry 2013;74(4):250-256" in legend
     assert "shared/" not in result.out
+
+
+def test_protocols_show_esketamine_names_the_rems_version_and_the_week_8_review(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    result = run(capsys, "protocols", "show", "esketamine")
+    assert result.code == 0
+    assert "SPRAVATO REMS (REMS@FDA, last update 12/31/2024)" in result.out
+    assert "week-8 review" in result.out
+    rows = [line.split() for line in result.out.splitlines()]
+    assert ["maintenance", "provisional", "yes"] in [r[:3] for r in rows]
+    assert ["induction", "observe_minutes", "120"] in [r[:3] for r in rows]
 
 
 def test_no_traceback_reaches_the_user_from_the_installed_command() -> None:

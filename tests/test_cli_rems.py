@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ timezone = "Europe/Berlin"
 chairs = 2
 hours = "08:00-20:00"
 require_screening = false
+
+[rems]
+program = "us-spravato"
 """
 
 
@@ -41,7 +45,7 @@ def test_enroll_records_once_and_a_new_date_corrects_it(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("P-001", "--date", "2999-01-01"), None),
+        (("P-001", "--date", "2999-01-01"), None),  # a typo: more than a year ahead
         (("P-001", "--date", "someday"), "--date 'someday' is not a date; use YYYY-MM-DD, "
          "today or tomorrow"),
         (("Jane Doe", "--date", "2026-11-20"), "patient code 'Jane Doe' has a space or control "
@@ -54,11 +58,34 @@ def test_enroll_refuses_bad_input_and_writes_nothing(
     result = run(capsys, "rems", "enroll", *args, "--book", "b.sqlite")
     assert (result.code, result.out) == (2, "")
     if message is None:
-        assert result.err.startswith("Error: --date 2999-01-01 is after today (")
-        assert result.err.endswith("); record an enrollment that has taken place\n")
+        assert result.err.startswith("Error: --date 2999-01-01 is more than 366 days after ")
     else:
         assert result.err == f"Error: {message}\n"
     assert not (tmp_path / "b.sqlite").exists()
+
+
+def test_a_planned_enrollment_date_ahead_is_recorded(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ahead = (date.today() + timedelta(days=30)).isoformat()
+    result = run(capsys, "rems", "enroll", "P-001", "--date", ahead, "--book", "b.sqlite")
+    assert (result.code, result.err) == (0, "")
+    assert result.out == f"Recorded the REMS enrollment of P-001 on {ahead} in b.sqlite\n"
+
+
+def test_outside_the_rems_no_forms_are_due(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    book_esketamine(capsys, "P-001", "2030-01-07")
+    (tmp_path / "ketaplan.toml").write_text(CLINIC.replace("us-spravato", "none"), "utf-8")
+    result = run(capsys, "rems", "due", "--week", "2030-01-14")
+    assert (result.code, result.out) == (
+        0,
+        "The esketamine REMS does not apply to Lakeside (Europe/Berlin); set [rems] program "
+        '= "us-spravato" in ketaplan.toml for a US outpatient clinic.\n',
+    )
+    data = json.loads(run(capsys, "rems", "due", "--week", "2030-01-14", "--format", "json").out)
+    assert (data["rems"], data["forms"]) == (False, [])
 
 
 def book_esketamine(capsys: pytest.CaptureFixture[str], patient: str, start: str) -> None:

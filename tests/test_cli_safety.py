@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,15 +14,27 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from ketaplan.safety.screening import CONTRAINDICATIONS, CRITERIA, Question
+from ketaplan.safety.screening import (
+    CLINICIAN_FLAGS,
+    CONTEXT,
+    CONTRAINDICATIONS,
+    CRITERIA,
+    Question,
+)
 from tests.clirun import Result, run
 from tests.ics_readers import read_agreed
 
+# A long screening validity: these tests book far ahead so that "in the past" never
+# applies; test_screening_validity_* use the default of 90 days.
 CLINIC = """[clinic]
 name = "Lakeside"
 timezone = "Europe/Berlin"
 chairs = 2
 hours = "08:00-20:00"
+screening_valid_days = 3650
+
+[rems]
+program = "us-spravato"
 """
 START = "2030-01-07"  # a Monday, so that "in the past" never applies
 SCREENED = "2026-11-20"  # a screening records answers already given: in the past
@@ -36,7 +49,7 @@ def _clinic(tmp_path: Path) -> None:
 def answers(tmp_path: Path, name: str = "a.toml", **yes: object) -> Path:
     """Every question answered: criteria met, no contraindication, except `yes`."""
     values: dict[str, object] = {q.key: 3 if q.kind == "count" else True for q in CRITERIA}
-    values |= {q.key: False for q in CONTRAINDICATIONS}
+    values |= {q.key: False for q in CONTRAINDICATIONS + CLINICIAN_FLAGS + CONTEXT}
     values.update(yes)
     path = tmp_path / name
     path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()), "utf-8")
@@ -109,7 +122,7 @@ def test_a_patient_without_screening_is_refused(
 
 
 def test_the_latest_screening_counts(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    path = answers(tmp_path, "old.toml", mania=True)
+    path = answers(tmp_path, "old.toml", mania_current=True)
     run(capsys, "screen", "--patient", "P-001", "--date", "2026-11-01", "--answers", str(path))
     screen(capsys, tmp_path, "P-001")  # a later screening lists nothing
     assert book(capsys, "P-001").code == 0
@@ -169,7 +182,9 @@ def test_a_bad_override_reason_is_refused_as_bad_input(
 def test_require_screening_false_books_the_unscreened_but_not_the_contraindicated(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    (tmp_path / "ketaplan.toml").write_text(CLINIC + "require_screening = false\n", "utf-8")
+    (tmp_path / "ketaplan.toml").write_text(
+        CLINIC.replace("[rems]", "require_screening = false\n\n[rems]"), "utf-8"
+    )
     assert book(capsys, "P-001").code == 0
     screen(capsys, tmp_path, "P-002", schizophrenia=True)
     result = book(capsys, "P-002")
@@ -191,7 +206,7 @@ def test_a_roster_reports_every_refused_row_at_once_and_books_nothing(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     screen(capsys, tmp_path, "P-001")
-    screen(capsys, tmp_path, "P-002", mania=True)
+    screen(capsys, tmp_path, "P-002", mania_current=True)
     screen(capsys, tmp_path, "P-004")
     (tmp_path / "r.csv").write_text(
         ROSTER
@@ -204,15 +219,13 @@ def test_a_roster_reports_every_refused_row_at_once_and_books_nothing(
     result = run(capsys, "book", "--roster", "r.csv")
     assert (result.code, result.out) == (1, "")
     assert result.err == (
-        "Error: 3 of 4 courses cannot be booked, nothing was booked:\n"
-        f"  line 3 (P-002): the latest screening ({SCREENED}) is contraindicated: mania; not "
-        "booked: fill in the roster's override column if the clinician decides to treat anyway\n"
+        "Error: 2 of 4 courses cannot be booked, nothing was booked:\n"
+        f"  line 3 (P-002): the latest screening ({SCREENED}) is contraindicated: current "
+        "mania; not booked: fill in the roster's override column if the clinician decides to "
+        "treat anyway\n"
         "  line 4 (P-003): no screening recorded; screen the patient first (`ketaplan screen "
         "--patient P-003`), or fill in the roster's override column if the clinician decides "
         "to book anyway\n"
-        "  line 5 (P-004): esketamine needs REMS enrollment before the first treatment "
-        "(2030-01-07), and none is recorded for patient P-004; record it with `ketaplan rems "
-        "enroll P-004 --date DATE`\n"
     )
     assert booked_patients(tmp_path) == []
 
@@ -220,7 +233,7 @@ def test_a_roster_reports_every_refused_row_at_once_and_books_nothing(
 def test_a_roster_books_with_override_and_enrollment_columns(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    screen(capsys, tmp_path, "P-002", mania=True)
+    screen(capsys, tmp_path, "P-002", mania_current=True)
     screen(capsys, tmp_path, "P-004")
     (tmp_path / "r.csv").write_text(
         ROSTER
@@ -233,7 +246,7 @@ def test_a_roster_books_with_override_and_enrollment_columns(
     assert result.out.splitlines()[-2:] == [
         "Screening overrides (1):",
         "  P-002: Screening override: mania in remission per Dr. B (at booking: screening of "
-        f"{SCREENED}: contraindicated: mania)",
+        f"{SCREENED}: contraindicated: current mania)",
     ]
     assert booked_patients(tmp_path) == ["P-002", "P-004"]
     db = sqlite3.connect(tmp_path / "book.sqlite")
@@ -256,7 +269,7 @@ def test_a_refused_roster_records_no_enrollment_either(
     db.close()
 
 
-def test_a_roster_enrollment_in_the_future_is_a_bad_cell(
+def test_a_roster_enrollment_more_than_a_year_ahead_is_a_bad_cell(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     (tmp_path / "r.csv").write_text(ROSTER + f"P-004,esketamine,{START},,,2999-01-01\n", "utf-8")
@@ -264,7 +277,7 @@ def test_a_roster_enrollment_in_the_future_is_a_bad_cell(
     assert result.code == 2
     assert result.err.startswith(
         "Error: r.csv: 1 problem, nothing was booked:\n"
-        "  line 2, column 6: rems_enrolled 2999-01-01 is after today ("
+        "  line 2, column 6: rems_enrolled 2999-01-01 is more than 366 days after today ("
     )
 
 
@@ -279,27 +292,40 @@ def test_a_roster_takes_no_override_option(capsys: pytest.CaptureFixture[str]) -
 # --- REMS -------------------------------------------------------------------------
 
 
-def test_esketamine_without_enrollment_is_refused_with_the_exact_message(
+def test_esketamine_without_enrollment_is_booked_and_flagged_in_output_and_book(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    # Enrollment is needed before the first treatment, not before booking.
     screen(capsys, tmp_path, "P-001")
     result = book(capsys, "P-001", "--protocol", "esketamine")
-    assert (result.code, result.out) == (1, "")
-    assert result.err == (
-        "Error: esketamine needs REMS enrollment before the first treatment (2030-01-07), and "
-        "none is recorded for patient P-001; record it with `ketaplan rems enroll P-001 "
-        "--date DATE`\n"
+    assert (result.code, result.err) == (0, "")
+    assert result.out.splitlines()[2] == (
+        "Flag: REMS enrollment not recorded: needed before the first treatment"
     )
-    assert booked_patients(tmp_path) == []
+    assert booked_patients(tmp_path) == ["P-001"]
+    db = sqlite3.connect(tmp_path / "book.sqlite")
+    (flags,) = db.execute("SELECT flags FROM courses").fetchone()
+    db.close()
+    assert json.loads(flags) == ["REMS enrollment not recorded: needed before the first treatment"]
+    detail = run(capsys, "agenda", "--day", START, "--detail")
+    assert "      ! REMS enrollment not recorded: needed before the first treatment\n" in (
+        detail.out
+    )
+    assert run(capsys, "rems", "enroll", "P-001", "--date", "2026-11-02").code == 0
+    detail = run(capsys, "agenda", "--day", START, "--detail")
+    assert "REMS enrollment not recorded" not in detail.out
 
 
-def test_an_override_does_not_replace_rems_enrollment(
+def test_outside_the_rems_esketamine_needs_no_enrollment_and_owes_no_form(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    result = book(capsys, "P-001", "--protocol", "esketamine", "--override", "screened elsewhere")
-    assert result.code == 1
-    assert result.err.startswith("Error: esketamine needs REMS enrollment")
-    assert booked_patients(tmp_path) == []
+    (tmp_path / "ketaplan.toml").write_text(CLINIC.replace("us-spravato", "none"), "utf-8")
+    screen(capsys, tmp_path, "P-001")
+    result = book(capsys, "P-001", "--protocol", "esketamine", "--format", "json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["courses"][0]["flags"] == []
+    out = run(capsys, "export", "--staff", "--ics", "-", "--from", START, "--to", START).out
+    assert "REMS" not in out
 
 
 def test_an_enrolled_patient_books_esketamine(
@@ -403,10 +429,16 @@ def test_staff_events_carry_the_routes_checklist(
         if not str(e["UID"]).startswith("rems-")
     )  # fmt: skip
     description = str(session["DESCRIPTION"])
-    assert description.startswith("Patient P-001, chair 1, 09:00-11:00 in the chair; ")
+    assert description.startswith("Patient P-001, chair 1, 09:00-11:25 in the chair; ")
     assert "Staff checklist: esketamine nasal spray\n" in description
-    assert "After: blood pressure about 40 minutes after the dose, at 09:40\n" in description
-    assert "Observe until 11:00 (at least 2 hours after the dose)\n" in description
+    assert "Before: pregnancy status confirmed; blood pressure before dosing" not in description
+    assert "During: administration from 09:15, devices 5 minutes apart, the last at 09:25; " in (
+        description
+    )
+    assert "After: blood pressure about 40 minutes after the dose, at 10:05; " in description
+    assert "Observe until 11:25 (at least 2 hours after the last device, at 09:25)\n" in (
+        description
+    )
     assert description.endswith("REMS: patient monitoring form due by 2030-01-14")
 
 
@@ -448,19 +480,27 @@ def test_agenda_detail_prints_the_checklist_under_each_session(
     assert result.out == (
         "Agenda 2030-01-07 · Lakeside · 2 chairs · Europe/Berlin\n"
         "\n"
-        "Mon 2030-01-07 · 1 session · chairs 6% used\n"
+        "Mon 2030-01-07 · 1 session · chairs 8% used\n"
         "  Time         Chair  Patient  Session                         Status\n"
-        "  09:00-10:30  1      P-001    IV ketamine induction 1/6 (#1)  booked\n"
+        "  09:00-11:00  1      P-001    IV ketamine induction 1/6 (#1)  booked\n"
         "      Staff checklist: IV ketamine\n"
-        "      Before: vitals before the infusion\n"
+        "      Before: vitals before the infusion (blood pressure, heart rate, oxygen "
+        "saturation); blood pressure before dosing, against the clinic's threshold 140/90: "
+        "above it the clinician decides whether to dose, and the reason is recorded\n"
+        "      During: vitals every 15 minutes during the infusion (blood pressure, heart "
+        "rate, oxygen saturation)\n"
         "      After: vitals after the infusion, before discharge\n"
-        "      Observe until 10:30\n"
+        "      Observe until 11:00 (the infusion ends at 10:00)\n"
+        "      Watch (risks): respiratory depression (breathing, oxygen saturation), "
+        "cardiovascular instability (blood pressure, heart rate), sedation\n"
         "      Watch (common): drowsiness, dizziness, dissociation, nausea, blurred or double "
         "vision, vertigo, psychosis (hallucinations, delusions), headaches, altered taste\n"
         "      Watch (rare): mania, poor muscle control, restlessness, panic attacks, thoughts "
         "of self-harm, out-of-body experiences\n"
-        "      Discharge: a driver is present to take the patient home; no driving and no "
-        "return to work for the rest of the day\n"
+        "      Discharge: clinically stable: alert, breathing normally, sedation and "
+        "dissociation resolved; blood pressure back to a safe level (below 140/90, or the "
+        "patient's baseline); a driver is present to take the patient home; no driving and "
+        "no return to work for the rest of the day\n"
     )
 
 
@@ -471,14 +511,14 @@ def test_agenda_json_adds_a_checklist_only_with_detail(
     book(capsys, "P-001")
     plain = json.loads(run(capsys, "agenda", "--day", START, "--format", "json").out)
     assert list(plain["sessions"][0]) == [
-        "patient", "number", "phase", "start", "end", "chair", "uid", "status",
+        "patient", "number", "phase", "start", "end", "chair", "uid", "status", "flags",
     ]  # fmt: skip
     detail = json.loads(run(capsys, "agenda", "--day", START, "--format", "json", "--detail").out)
     (session,) = detail["sessions"]
     assert list(session)[-2:] == ["checklist", "override"]
     assert session["override"] is None
     assert session["checklist"]["route"] == "iv"
-    assert session["checklist"]["observe_until"] == "2030-01-07T10:30:00+01:00"
+    assert session["checklist"]["observe_until"] == "2030-01-07T11:00:00+01:00"
     assert datetime.fromisoformat(session["checklist"]["start"]) == datetime.fromisoformat(
         session["start"]
     )
@@ -490,3 +530,131 @@ def test_agenda_detail_is_not_for_csv(capsys: pytest.CaptureFixture[str]) -> Non
         2,
         "Error: --detail is for --format table or json; csv keeps its columns\n",
     )
+
+
+# --- flags, validity, combinations (issue 12) -------------------------------------------
+
+
+def test_a_booking_whose_screening_misses_the_criteria_says_so_and_stores_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    screen(capsys, tmp_path, "P-001", antidepressants_this_episode=1)
+    result = book(capsys, "P-001")
+    assert (result.code, result.err) == (0, "")
+    flag = "screening does not meet the criteria: 2 adequate antidepressant trials this episode"
+    assert result.out.splitlines()[2] == f"Flag: {flag}"
+    db = sqlite3.connect(tmp_path / "book.sqlite")
+    (stored,) = db.execute("SELECT flags FROM courses").fetchone()
+    db.close()
+    assert json.loads(stored) == [flag]
+    sessions = json.loads(run(capsys, "agenda", "--day", START, "--format", "json").out)
+    assert sessions["sessions"][0]["flags"] == [flag]
+
+
+def test_a_contraindication_screened_after_booking_flags_the_agenda(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    screen(capsys, tmp_path, "P-001")
+    assert book(capsys, "P-001").code == 0
+    time.sleep(1.1)  # the book keeps whole seconds: this screening comes after the booking
+    path = answers(tmp_path, "later.toml", intracerebral_haemorrhage=True)
+    later = run(capsys, "screen", "--patient", "P-001", "--answers", str(path))
+    assert later.code == 0, later.err
+    today = date.today().isoformat()
+    result = run(capsys, "agenda", "--day", START)
+    assert result.out.splitlines()[-1] == (
+        f"      ! screening of {today} after booking: contraindicated: history of "
+        "intracerebral haemorrhage"
+    )
+    out = run(capsys, "export", "--staff", "--ics", "-", "--from", START, "--to", START).out
+    description = str(Calendar.from_ical(out.encode()).walk("VEVENT")[0]["DESCRIPTION"])
+    # The calendar says to look; the health fact itself stays in the book.
+    assert "Flagged for the clinician: see `ketaplan agenda --detail`." in description
+    assert "haemorrhage" not in description
+
+
+def test_a_screening_older_than_the_clinics_validity_is_refused_like_none(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "ketaplan.toml").write_text(
+        CLINIC.replace("screening_valid_days = 3650", "screening_valid_days = 30"), "utf-8"
+    )
+    today = date.today()
+    screened = (today - timedelta(days=20)).isoformat()
+    path = answers(tmp_path)
+    run(capsys, "screen", "--patient", "P-001", "--date", screened, "--answers", str(path))
+    start = (today + timedelta(days=14)).isoformat()
+    result = run(capsys, "book", "--patient", "P-001", "--start", start, "--time", "09:00")
+    assert (result.code, result.out) == (1, "")
+    assert result.err.startswith(
+        f"Error: P-001: the latest screening ({screened}) is more than 30 days old on the "
+        f"course's start ({start}), so it counts as none; screen the patient first"
+    )
+    soon = (today + timedelta(days=7)).isoformat()
+    assert run(capsys, "book", "--patient", "P-001", "--start", soon).code == 0
+
+
+def test_esketamine_with_home_lozenges_needs_an_override(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    screen(capsys, tmp_path, "P-001")
+    args = ("--protocol", "esketamine", "--lozenges", "3d")
+    result = book(capsys, "P-001", *args)
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        "Error: P-001: esketamine with home lozenges: esketamine is never for home use "
+        "(REMS), and adding home lozenges to its course is a clinician's decision; not "
+        f"booked: {OVERRIDE_HINT}\n"
+    )
+    assert book(capsys, "P-001", *args, "--override", "Dr. A: lozenges between sprays").code == 0
+
+
+def test_pregnancy_is_asked_again_before_a_replacing_course(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    screen(capsys, tmp_path, "P-001", could_become_pregnant=True)
+    assert book(capsys, "P-001").code == 0
+    again = book(capsys, "P-001", "--replace")
+    assert again.code == 1
+    assert again.err.startswith(
+        f"Error: P-001: pregnancy status was last asked on {SCREENED}, before the course this "
+        "one replaces; it is asked again before each course;"
+    )
+    time.sleep(1.1)  # the book keeps whole seconds: the new answer comes after the booking
+    screen(capsys, tmp_path, "P-001", could_become_pregnant=True)
+    assert book(capsys, "P-001", "--replace").code == 0
+    detail = run(capsys, "agenda", "--day", START, "--detail").out
+    assert "Before: pregnancy status confirmed; vitals before the infusion" in detail
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[safety]\nbp_threshold = "90/140"\n', "safety.bp_threshold '90/140' is not a "
+         "plausible blood pressure; systolic 50 to 300 above diastolic 20 to 200 mmHg"),
+        ('[rems]\nprogram = "eu"\n', "rems.program must be one of us-spravato, none, got 'eu'"),
+        ("[patient]\nfasting_liquids_hours = 8\n", "patient.fasting_liquids_hours (8) is "
+         "more than patient.fasting_solids_hours (6)"),
+        ("[safety]\nvitals_every_minutes = 0\n", "safety.vitals_every_minutes must be a whole "
+         "number from 1 to 60, got 0"),
+    ],
+)  # fmt: skip
+def test_bad_safety_settings_are_refused_by_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, toml: str, message: str
+) -> None:
+    (tmp_path / "ketaplan.toml").write_text(toml, "utf-8")
+    result = run(capsys, "agenda")
+    assert (result.code, result.err) == (2, f"Error: ketaplan.toml: {message}\n")
+
+
+def test_the_clinics_threshold_and_interval_reach_the_checklist(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "ketaplan.toml").write_text(
+        CLINIC + '\n[safety]\nbp_threshold = "150/95"\nvitals_every_minutes = 10\n', "utf-8"
+    )
+    screen(capsys, tmp_path, "P-001")
+    book(capsys, "P-001")
+    detail = run(capsys, "agenda", "--day", START, "--detail").out
+    assert "against the clinic's threshold 150/95" in detail
+    assert "vitals every 10 minutes during the infusion" in detail

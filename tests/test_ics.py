@@ -469,8 +469,16 @@ def test_each_route_describes_its_own_preparation_and_aftercare(
     description = course_events(course, CLINIC)[0].description
     for phrase in phrases:
         assert phrase in description
-    if protocol != "esketamine":
+    if protocol == "lozenge":
         assert "food" not in description
+
+
+def test_the_clinics_fasting_rule_and_crisis_line_reach_the_patients_calendar() -> None:
+    course = plan("iv", date(2026, 3, 16), "UTC", sessions=1, calendar=EVERY_DAY)
+    clinic = replace(CLINIC, fasting_solids_hours=8, crisis_line="0800 111 0111")
+    description = course_events(course, clinic)[0].description
+    assert "No solid food for 8 hours before your visit" in description
+    assert "call 0800 111 0111 at once" in description
 
 
 def test_summaries_name_route_phase_position_and_patient() -> None:

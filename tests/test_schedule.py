@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ketaplan.errors import PlanError, UsageError
 from ketaplan.model.calendar import ALL_WEEKDAYS, MON_TO_FRI, ClinicCalendar, Closure
 from ketaplan.model.course import Course, CourseRequest
+from ketaplan.model.protocol import Phase, Protocol
 from ketaplan.planning.holidays import CountryHolidays
 from ketaplan.planning.planner import plan_course
 from ketaplan.planning.protocols import BUILTIN, ESKETAMINE, IV, LOZENGE
@@ -106,11 +107,33 @@ def test_holidays_close_the_clinic_and_are_named_in_the_note() -> None:
 
 
 def test_one_open_day_a_week_cannot_hold_an_induction() -> None:
+    # Weekly infusions are outside the evidence (two or three a week): at most 5 days apart.
     with pytest.raises(PlanError) as error:
         iv(calendar=ClinicCalendar(frozenset({0})))
     assert str(error.value) == (
+        "induction: no open day from 2026-12-09 to 2026-12-12 (at most 5 days after the "
+        "session on 2026-12-07); no start date in the 366 days after 2026-12-07 works"
+    )
+
+
+def test_a_clinic_open_twice_a_week_holds_an_iv_induction() -> None:
+    course = iv(calendar=ClinicCalendar(frozenset({0, 3})))
+    gaps = [s.gap_days for s in course.phase_sessions("induction")[1:]]
+    assert gaps == [3, 4, 3, 4, 3]
+
+
+def test_a_window_too_short_for_the_open_days_names_what_fits() -> None:
+    slow = Protocol(
+        "slow", "IV", "iv", (Phase("induction", 6, 2, 7, 60, window_days=21),), source="test"
+    )
+    with pytest.raises(PlanError) as error:
+        plan_course(
+            CourseRequest("P-001", slow, MONDAY, calendar=ClinicCalendar(frozenset({0}))),
+            suggest_start=False,
+        )
+    assert str(error.value) == (
         "induction needs 6 sessions at least 2 days apart within 21 days; from 2026-12-07 "
-        "the clinic's open days fit only 3; no start date in the 366 days after 2026-12-07 works"
+        "the clinic's open days fit only 3"
     )
 
 
@@ -119,7 +142,7 @@ def test_a_closure_that_swallows_the_induction_names_the_first_start_that_works(
     with pytest.raises(PlanError) as error:
         iv(calendar=ClinicCalendar(MON_TO_FRI, (closure,)))
     assert str(error.value) == (
-        "induction: no open day from 2026-12-11 to 2026-12-16 (at most 7 days after the "
+        "induction: no open day from 2026-12-11 to 2026-12-14 (at most 5 days after the "
         "session on 2026-12-09); the first start date that works is 2027-01-01"
     )
 
@@ -358,8 +381,8 @@ def test_without_a_suggestion_a_refusal_names_only_the_broken_rule() -> None:
     with pytest.raises(PlanError) as error:
         plan_course(request, suggest_start=False)
     assert str(error.value) == (
-        "induction needs 6 sessions at least 2 days apart within 21 days; from 2026-12-07 "
-        "the clinic's open days fit only 3"
+        "induction: no open day from 2026-12-09 to 2026-12-12 (at most 5 days after the "
+        "session on 2026-12-07)"
     )
 
 

@@ -38,16 +38,43 @@ def write_answers(path: Path, **changes: object) -> Path:
 
 
 def test_screen_prints_answers_then_the_result(capsys: pytest.CaptureFixture[str]) -> None:
-    answers = write_answers(Path("a.toml"), mania=True, prior_antidepressants=1)
+    answers = write_answers(Path("a.toml"), mania_current=True, antidepressants_this_episode=1)
     result = run(capsys, *SCREEN, "--answers", str(answers))
     book = os.environ["KETAPLAN_BOOK"]
     assert (result.code, result.err) == (0, f"Stored the screening of P-001 in {book}\n")
     lines = [line.rstrip() for line in result.out.splitlines()]
     assert lines[1].split() == ["Question", "Answer"]
     assert lines[3].split()[-1] == "1"
-    assert lines[-3:] == [
-        "Screening of P-001 on 2026-11-27: contraindicated: mania",
-        "Criteria for treatment-resistant depression not met: at least 2 antidepressants tried",
+    assert lines[-4:] == [
+        "Screening of P-001 on 2026-11-27: contraindicated: current mania",
+        "Criteria for treatment-resistant depression not met: 2 adequate antidepressant "
+        "trials this episode",
+        "Ask the clinician about: none",
+        "ketaplan supports the clinician's decision and makes none.",
+    ]
+
+
+def test_the_double_negative_and_tms_are_gone_and_trd_is_the_labels() -> None:
+    texts = [q.text for q in QUESTIONS]
+    assert not any(" not responded" in t or "TMS" in t for t in texts)
+    assert texts[0] == (
+        "How many antidepressants has the patient taken, each at an adequate dose for an "
+        "adequate time, in the current depressive episode?"
+    )
+
+
+def test_current_suicidal_thoughts_tell_the_coordinator_to_alert_the_clinician_today(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    answers = write_answers(Path("a.toml"), suicidal_thoughts_current=True, cystitis=True)
+    result = run(capsys, *SCREEN, "--answers", str(answers))
+    assert result.code == 0
+    assert result.out.splitlines()[-5:] == [
+        "Screening of P-001 on 2026-11-27: no listed contraindication",
+        "Criteria for treatment-resistant depression not met: none",
+        "Ask the clinician about: current suicidal thoughts; ulcerative or interstitial cystitis",
+        "Alert the clinician today: the patient has suicidal thoughts now (SPRAVATO boxed "
+        "warning).",
         "ketaplan supports the clinician's decision and makes none.",
     ]
 
@@ -64,6 +91,9 @@ def test_screen_json_is_the_documented_format(capsys: pytest.CaptureFixture[str]
         "contraindicated",
         "contraindications",
         "unmet_criteria",
+        "clinician_flags",
+        "alert_clinician_today",
+        "not_asked",
         "answers",
         "note",
     ]
@@ -71,17 +101,24 @@ def test_screen_json_is_the_documented_format(capsys: pytest.CaptureFixture[str]
     assert data["contraindications"] == [
         {"key": "pregnant_or_breastfeeding", "name": "pregnancy or breastfeeding"}
     ]
-    assert data["answers"]["prior_antidepressants"] == 3
+    assert (data["clinician_flags"], data["alert_clinician_today"], data["not_asked"]) == (
+        [],
+        False,
+        [],
+    )
+    assert data["answers"]["antidepressants_this_episode"] == 3
     assert list(data["answers"]) == [q.key for q in QUESTIONS]
 
 
 def test_a_typo_in_the_answers_file_is_refused_with_exit_2(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    answers = write_answers(Path("a.toml"), mania=None, manai=False)
+    answers = write_answers(Path("a.toml"), mania_current=None, mania_curent=False)
     result = run(capsys, *SCREEN, "--answers", str(answers))
     assert (result.code, result.out) == (2, "")
-    assert result.err == "Error: a.toml: unknown question 'manai'; did you mean 'mania'?\n"
+    assert result.err == (
+        "Error: a.toml: unknown question 'mania_curent'; did you mean 'mania_current'?\n"
+    )
 
 
 def test_a_missing_answer_is_refused_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -149,20 +186,21 @@ def test_prompts_ask_every_question_in_order_and_reask_bad_replies() -> None:
     replies = typed("-1", "3", "y", "", "y", *["n"] * (len(QUESTIONS) - 3))
     answers = prompt_answers(Console(file=out, width=100), stream=replies)
     assert list(answers) == [q.key for q in QUESTIONS]
-    assert answers["prior_antidepressants"] == 3
-    assert answers["therapy_response_poor"] is True
-    assert answers["other_therapies_tried"] is True
-    assert answers["pregnant_or_breastfeeding"] is False
+    assert answers["antidepressants_this_episode"] == 3
+    assert answers["pregnant_or_breastfeeding"] is True
+    assert answers["acute_cardiovascular_disease"] is True
+    assert answers["uncontrolled_hypertension"] is False
     shown = out.getvalue()
     assert "Please enter a whole number from 0 to 99" in shown
-    assert "3. Has the patient tried other therapies, including TMS?" in shown
-    assert shown.count("3. Has the patient tried other therapies") == 2
+    assert "3. Does the patient have acute or unstable cardiovascular disease?" in shown
+    assert shown.count("3. Does the patient have acute or unstable") == 2
 
 
 def test_interactive_screening_prompts_on_stderr_and_returns_the_result(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    replies = typed("2", "y", "y", *["n"] * (len(QUESTIONS) - 4), "y")
+    under_18 = [q.key for q in QUESTIONS].index("under_18")
+    replies = typed("2", *["n"] * (under_18 - 1), "y", *["n"] * (len(QUESTIONS) - under_18 - 1))
     result = take_screening(
         patient="P-001",
         answers_file=None,
@@ -174,13 +212,13 @@ def test_interactive_screening_prompts_on_stderr_and_returns_the_result(
     assert result.summary == "contraindicated: child (under 18)"
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "14. Is the patient a child (under 18)?" in captured.err
+    assert f"{under_18 + 1}. Is the patient a child (under 18)?" in captured.err
 
 
 def test_a_screening_is_stored_and_shown_again_with_show(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    answers = write_answers(Path("a.toml"), mania=True, prior_antidepressants=1)
+    answers = write_answers(Path("a.toml"), mania_current=True, antidepressants_this_episode=1)
     taken = run(capsys, *SCREEN, "--answers", str(answers))
     assert taken.code == 0
     shown = run(capsys, "screen", "--show", "P-001")
@@ -191,13 +229,13 @@ def test_a_screening_is_stored_and_shown_again_with_show(
     assert (data["patient"], data["date"], data["summary"]) == (
         "P-001",
         "2026-11-27",
-        "contraindicated: mania",
+        "contraindicated: current mania",
     )
     assert list(data["answers"]) == [q.key for q in QUESTIONS]
 
 
 def test_show_names_the_latest_screening(capsys: pytest.CaptureFixture[str]) -> None:
-    first = write_answers(Path("a.toml"), mania=True)
+    first = write_answers(Path("a.toml"), mania_current=True)
     run(capsys, "screen", "--patient", "P-001", "--date", "2026-11-02", "--answers", str(first))
     run(capsys, *SCREEN, "--answers", EXAMPLE)
     shown = run(capsys, "screen", "--show", "P-001")
@@ -242,6 +280,6 @@ def test_show_and_screening_options_do_not_mix(
 
 
 def test_a_refused_screening_stores_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    answers = write_answers(Path("a.toml"), mania=None, manai=False)
+    answers = write_answers(Path("a.toml"), mania_current=None, manai=False)
     assert run(capsys, *SCREEN, "--answers", str(answers)).code == 2
     assert not Path(os.environ["KETAPLAN_BOOK"]).exists()

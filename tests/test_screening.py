@@ -14,11 +14,14 @@ from hypothesis import strategies as st
 from ketaplan.errors import UsageError
 from ketaplan.formats.files import read_toml
 from ketaplan.safety.screening import (
+    CLINICIAN_FLAGS,
+    CONTEXT,
     CONTRAINDICATIONS,
     CRITERIA,
     NOTE,
     QUESTIONS,
     Finding,
+    assess,
     evaluate,
 )
 
@@ -31,21 +34,38 @@ CONTRAINDICATION_NAMES = {
     "acute_cardiovascular_disease": "acute or unstable cardiovascular disease",
     "uncontrolled_hypertension": "uncontrolled hypertension",
     "blood_pressure_rise_risk": "blood pressure rise risks heart attack, aneurysm or aortic tear",
-    "substance_abuse_history": "history of substance abuse",
-    "psychosis_history": "history of psychosis",
+    "aneurysmal_vascular_disease": "aneurysmal vascular disease or arteriovenous malformation",
+    "intracerebral_haemorrhage": "history of intracerebral haemorrhage",
+    "ketamine_hypersensitivity": "hypersensitivity to ketamine or esketamine",
+    "substance_use_current": "current substance use disorder",
+    "substance_use_past": "past substance use disorder",
+    "psychosis_current": "active psychosis",
+    "psychosis_past": "past psychosis",
     "raised_intracranial_pressure": "raised intracranial pressure",
     "schizophrenia": "schizophrenia",
-    "mania": "mania",
+    "mania_current": "current mania",
     "negative_ketamine_response": "previous negative response to ketamine",
     "under_18": "child (under 18)",
 }
-CRITERION_KEYS = ("prior_antidepressants", "therapy_response_poor", "other_therapies_tried")
+FLAG_NAMES = {
+    "suicidal_thoughts_current": "current suicidal thoughts",
+    "bipolar_history": "past mania or bipolar disorder",
+    "hepatic_impairment": "hepatic impairment",
+    "cystitis": "ulcerative or interstitial cystitis",
+    "hypertensive_encephalopathy_history": "history of hypertensive encephalopathy",
+    "cns_depressants": "takes CNS depressants",
+    "psychostimulants": "takes psychostimulants",
+    "maois": "takes an MAOI",
+}
+CRITERION_KEYS = ("antidepressants_this_episode",)
+CONTEXT_KEYS = ("could_become_pregnant", "therapy_helped")
+ALL_KEYS = CRITERION_KEYS + tuple(CONTRAINDICATION_NAMES) + tuple(FLAG_NAMES) + CONTEXT_KEYS
 
 
 def clear() -> dict[str, object]:
-    """Answers with every criterion met and no contraindication."""
-    answers: dict[str, object] = dict.fromkeys(CONTRAINDICATION_NAMES, False)
-    answers.update(prior_antidepressants=2, therapy_response_poor=True, other_therapies_tried=True)
+    """Answers with every criterion met, no contraindication and no flag."""
+    answers: dict[str, object] = dict.fromkeys(ALL_KEYS, False)
+    answers["antidepressants_this_episode"] = 2
     return answers
 
 
@@ -58,10 +78,23 @@ def refused(answers: dict[str, object]) -> str:
 def test_question_keys_are_stable_because_the_book_stores_them() -> None:
     assert tuple(q.key for q in CRITERIA) == CRITERION_KEYS
     assert tuple(q.key for q in CONTRAINDICATIONS) == tuple(CONTRAINDICATION_NAMES)
+    assert tuple(q.key for q in CLINICIAN_FLAGS) == tuple(FLAG_NAMES)
+    assert tuple(q.key for q in CONTEXT) == CONTEXT_KEYS
 
 
-def test_every_question_cites_the_source_articles_eligibility_section() -> None:
-    assert all(q.source.startswith("[article2022] Am I eligible") for q in QUESTIONS)
+def test_every_question_names_its_source_and_no_path_outside_the_repository() -> None:
+    for q in QUESTIONS:
+        assert q.source.startswith(("[article2022]", "[spravato-label]")), q.key
+        assert "shared/" not in q.source
+
+
+def test_the_labels_contraindications_are_questions_of_their_own() -> None:
+    label = [q.key for q in CONTRAINDICATIONS if q.source.startswith("[spravato-label] section 4")]
+    assert label == [
+        "aneurysmal_vascular_disease",
+        "intracerebral_haemorrhage",
+        "ketamine_hypersensitivity",
+    ]
 
 
 def test_all_clear_answers_list_no_contraindication() -> None:
@@ -69,6 +102,8 @@ def test_all_clear_answers_list_no_contraindication() -> None:
     assert result.summary == "no listed contraindication"
     assert result.contraindications == ()
     assert result.unmet_criteria == ()
+    assert result.clinician_flags == ()
+    assert result.not_asked == ()
     assert result.date == DAY
     assert result.patient == "P-001"
     assert not result.contraindicated
@@ -84,11 +119,23 @@ def test_each_contraindication_on_its_own_is_reported_by_name(key: str, name: st
     assert result.contraindicated
 
 
+@pytest.mark.parametrize(("key", "name"), FLAG_NAMES.items())
+def test_each_warning_is_a_flag_for_the_clinician_never_a_contraindication(
+    key: str, name: str
+) -> None:
+    answers = clear()
+    answers[key] = True
+    result = evaluate("P-001", answers, DAY)
+    assert result.clinician_flags == (Finding(key, name),)
+    assert not result.contraindicated
+    assert result.urgent == (key == "suicidal_thoughts_current")
+
+
 def test_several_contraindications_are_listed_in_catalogue_order() -> None:
     answers = clear()
-    answers.update(mania=True, pregnant_or_breastfeeding=True)
+    answers.update(mania_current=True, pregnant_or_breastfeeding=True)
     result = evaluate("P-001", answers, DAY)
-    assert result.summary == "contraindicated: pregnancy or breastfeeding; mania"
+    assert result.summary == "contraindicated: pregnancy or breastfeeding; current mania"
 
 
 @given(st.sets(st.sampled_from(tuple(CONTRAINDICATION_NAMES))))
@@ -104,25 +151,53 @@ def test_exactly_the_contraindications_answered_yes_are_listed(yes: set[str]) ->
 @pytest.mark.parametrize(("count", "met"), [(0, False), (1, False), (2, True), (7, True)])
 def test_at_least_two_antidepressants_is_the_criterion(count: int, met: bool) -> None:
     answers = clear()
-    answers["prior_antidepressants"] = count
+    answers["antidepressants_this_episode"] = count
     result = evaluate("P-001", answers, DAY)
     expected = (
-        () if met else (Finding("prior_antidepressants", "at least 2 antidepressants tried"),)
+        ()
+        if met
+        else (
+            Finding(
+                "antidepressants_this_episode", "2 adequate antidepressant trials this episode"
+            ),
+        )
     )
     assert result.unmet_criteria == expected
 
 
 def test_unmet_criteria_are_listed_but_are_no_contraindication() -> None:
     answers = clear()
-    answers.update(therapy_response_poor=False, other_therapies_tried=False)
+    answers.update(antidepressants_this_episode=1, therapy_helped=True)
     result = evaluate("P-001", answers, DAY)
     assert result.summary == "no listed contraindication"
     assert result.lines() == [
         "Screening of P-001 on 2026-11-27: no listed contraindication",
-        "Criteria for treatment-resistant depression not met: poor response to individual "
-        "or group therapy; other therapies tried (including TMS)",
+        "Criteria for treatment-resistant depression not met: 2 adequate antidepressant "
+        "trials this episode",
+        "Ask the clinician about: none",
         "ketaplan supports the clinician's decision and makes none.",
     ]
+
+
+def test_an_earlier_versions_screening_keeps_its_answers_and_new_ones_are_not_asked() -> None:
+    old = (("prior_antidepressants", 3), ("mania", False), ("schizophrenia", False))
+    result = assess("P-001", old, DAY)
+    assert [f.key for f in result.not_asked] == [
+        q.key for q in QUESTIONS if q.key != "schizophrenia"
+    ]
+    rows = dict(result.rows())
+    assert rows["Does the patient have schizophrenia?"] == "no"
+    assert rows["Is the patient pregnant or breastfeeding?"] == "not asked"
+    assert (
+        rows[
+            "(earlier version) How many different antidepressant medications has the patient tried?"
+        ]
+        == "3"
+    )
+    assert rows["(earlier version) Does the patient have mania?"] == "no"
+    # Not asked is never read as "no" or as met.
+    assert [f.key for f in result.unmet_criteria] == ["antidepressants_this_episode"]
+    assert result.could_become_pregnant is None
 
 
 def test_result_text_says_ketaplan_makes_no_decision() -> None:
@@ -145,17 +220,16 @@ def test_an_unknown_question_far_from_any_key_lists_the_questions() -> None:
     answers = clear()
     answers["diabetes"] = False
     assert refused(answers) == (
-        "answers.toml: unknown question 'diabetes'; questions are: "
-        + ", ".join(CRITERION_KEYS + tuple(CONTRAINDICATION_NAMES))
+        "answers.toml: unknown question 'diabetes'; questions are: " + ", ".join(ALL_KEYS)
     )
 
 
 def test_a_missing_answer_is_refused_never_taken_as_no() -> None:
     answers = clear()
-    del answers["mania"]
+    del answers["mania_current"]
     del answers["under_18"]
     assert refused(answers) == (
-        "answers.toml: no answer to mania, under_18; every question must be answered "
+        "answers.toml: no answer to mania_current, under_18; every question must be answered "
         "(none defaults to no)"
     )
 
@@ -169,30 +243,34 @@ def test_no_answers_at_all_names_every_question() -> None:
     ("key", "value", "message"),
     [
         (
-            "mania",
+            "maois",
             "no",
-            "answers.toml: mania must be true or false (yes/no), got 'no'",
+            "answers.toml: maois must be true or false (yes/no), got 'no'",
         ),
-        ("mania", 0, "answers.toml: mania must be true or false (yes/no), got 0"),
+        ("maois", 0, "answers.toml: maois must be true or false (yes/no), got 0"),
         (
-            "prior_antidepressants",
+            "antidepressants_this_episode",
             True,
-            "answers.toml: prior_antidepressants must be a whole number from 0 to 99, got True",
+            "answers.toml: antidepressants_this_episode must be a whole number from 0 to 99, "
+            "got True",
         ),
         (
-            "prior_antidepressants",
+            "antidepressants_this_episode",
             -1,
-            "answers.toml: prior_antidepressants must be a whole number from 0 to 99, got -1",
+            "answers.toml: antidepressants_this_episode must be a whole number from 0 to 99, "
+            "got -1",
         ),
         (
-            "prior_antidepressants",
+            "antidepressants_this_episode",
             2.5,
-            "answers.toml: prior_antidepressants must be a whole number from 0 to 99, got 2.5",
+            "answers.toml: antidepressants_this_episode must be a whole number from 0 to 99, "
+            "got 2.5",
         ),
         (
-            "prior_antidepressants",
+            "antidepressants_this_episode",
             "two",
-            "answers.toml: prior_antidepressants must be a whole number from 0 to 99, got 'two'",
+            "answers.toml: antidepressants_this_episode must be a whole number from 0 to 99, "
+            "got 'two'",
         ),
     ],
 )

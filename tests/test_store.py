@@ -261,3 +261,71 @@ def test_a_courses_override_is_stored_and_read_back(tmp_path: Path) -> None:
     assert book.active_course("P-001") == record
     (row,) = book.course_sessions(record.id)
     assert (row.override, row.route) == (override, None)
+
+
+def test_a_version_2_book_keeps_its_screenings_and_courses_gain_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ketaplan.store.sqlite as sqlite_store
+    from ketaplan.model.records import ScreeningRecord
+
+    path = tmp_path / "v2.sqlite"
+    old_answers = (("prior_antidepressants", 3), ("mania", False), ("schizophrenia", False))
+    with monkeypatch.context() as old:
+        old.setattr(sqlite_store, "MIGRATIONS", MIGRATIONS[:2])
+        old.setattr(sqlite_store, "SCHEMA_VERSION", 2)
+        book = open_book(path)
+        with book.writing() as tx:
+            tx.add_screening(
+                ScreeningRecord(
+                    "P-001", date(2026, 11, 20), old_answers, "no listed contraindication",
+                    False, NOW,
+                )
+            )  # fmt: skip
+        book.close()
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, active, "
+        "created_utc) VALUES ('P-001', 'iv', 'IV ketamine', '{\"route\":\"iv\"}', "
+        "'2026-12-07', 'Europe/Berlin', 1, '2026-12-01T08:00:00Z')"
+    )
+    db.commit()
+    db.close()
+
+    book = open_book(path)
+    screening = book.latest_screening("P-001")
+    assert screening is not None
+    assert screening.answers == old_answers  # kept as answered, nothing guessed
+    record = book.active_course("P-001")
+    assert record is not None
+    assert record.flags == ()
+    with book.writing() as tx:
+        tx.add_course(
+            NewCourse(
+                "P-002", "iv", "IV ketamine", "{}", date(2026, 12, 7), "Europe/Berlin", NOW,
+                flags=("screening does not meet the criteria: x",),
+            ),
+            [session(1, 7)],
+        )  # fmt: skip
+    (row,) = book.course_sessions(2)
+    assert row.flags == ("screening does not meet the criteria: x",)
+    assert row.course_created == NOW
+    book.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    db.close()
+
+
+def test_a_sessions_phase_split_comes_from_its_courses_stored_protocol(tmp_path: Path) -> None:
+    from ketaplan.formats.protocol_file import protocol_definition
+    from ketaplan.planning.protocols import ESKETAMINE
+
+    book = open_book(tmp_path / "b.sqlite")
+    new = NewCourse(
+        "P-001", "esketamine", "Esketamine", protocol_definition(ESKETAMINE), date(2026, 12, 7),
+        "Europe/Berlin", NOW,
+    )  # fmt: skip
+    with book.writing() as tx:
+        tx.add_course(new, [session(1, 7)])
+    (row,) = book.course_sessions(1)
+    assert (row.route, row.checkin_minutes, row.dose_minutes) == ("esketamine", 15, 10)

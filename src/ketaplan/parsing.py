@@ -112,3 +112,20 @@ def parse_holidays(text: str) -> tuple[str, str | None]:
             f"holidays {text!r} is not a country code with an optional subdivision, e.g. DE-BY"
         )
     return country.upper(), subdiv.upper() or None
+
+
+_BLOOD_PRESSURE = re.compile(r"(\d{2,3})\s*/\s*(\d{2,3})")
+
+
+def parse_blood_pressure(text: str, *, what: str = "blood pressure") -> tuple[int, int]:
+    """A blood pressure `SYS/DIA` in mmHg (`140/90`), systolic above diastolic."""
+    match = _BLOOD_PRESSURE.fullmatch(text.strip())
+    if match is None:
+        raise UsageError(f"{what} {text!r} is not a blood pressure; write SYS/DIA, e.g. 140/90")
+    systolic, diastolic = int(match[1]), int(match[2])
+    if not (50 <= systolic <= 300 and 20 <= diastolic <= 200 and systolic > diastolic):
+        raise UsageError(
+            f"{what} {text!r} is not a plausible blood pressure; systolic 50 to 300 above "
+            "diastolic 20 to 200 mmHg"
+        )
+    return systolic, diastolic

@@ -3,14 +3,15 @@ day's chair utilization."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from ketaplan.booking.capacity import day_utilization
 from ketaplan.model.calendar import day_bounds
 from ketaplan.model.clinic import ClinicConfig
-from ketaplan.model.records import SessionRecord
+from ketaplan.model.records import ScreeningRecord, SessionRecord
 from ketaplan.store import Book
 
 
@@ -37,13 +38,34 @@ class AgendaDay:
 
 @dataclass(frozen=True)
 class Agenda:
-    """The clinic's sessions from `first` to `last` (inclusive), in `zone`."""
+    """The clinic's sessions from `first` to `last` (inclusive), in `zone`, and each of
+    their patients' latest screening (for checklists and flags)."""
 
     first: date
     last: date
     zone: str
     sessions: tuple[SessionRecord, ...]
     days: tuple[AgendaDay, ...]
+    screenings: Mapping[str, ScreeningRecord | None] = field(default_factory=dict)
+    enrollments: Mapping[str, date | None] = field(default_factory=dict)
+
+
+def latest_screenings(
+    book: Book, sessions: Sequence[SessionRecord]
+) -> dict[str, ScreeningRecord | None]:
+    """Each patient's latest screening, for the sessions' checklists and flags: one
+    query per patient."""
+    return {patient: book.latest_screening(patient) for patient in {s.patient for s in sessions}}
+
+
+def enrollments(book: Book, sessions: Sequence[SessionRecord]) -> dict[str, date | None]:
+    """Each esketamine patient's recorded REMS enrollment date, so that a course booked
+    before it was recorded is no longer flagged for it: one query per patient."""
+    dates: dict[str, date | None] = {}
+    for patient in {s.patient for s in sessions if s.route == "esketamine"}:
+        record = book.enrollment(patient)
+        dates[patient] = None if record is None else record.enrolled_on
+    return dates
 
 
 def agenda(book: Book, first: date, last: date, clinic: ClinicConfig, zone: str) -> Agenda:
@@ -62,4 +84,6 @@ def agenda(book: Book, first: date, last: date, clinic: ClinicConfig, zone: str)
         held = [(s.start, s.end) for s in todays if s.status != "cancelled"]
         days.append(AgendaDay(day, tuple(todays), day_utilization(day, held, clinic, zone)))
         day += timedelta(days=1)
-    return Agenda(first, last, zone, tuple(sessions), tuple(days))
+    screenings = latest_screenings(book, sessions)
+    enrolled = enrollments(book, sessions)
+    return Agenda(first, last, zone, tuple(sessions), tuple(days), screenings, enrolled)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from ketaplan.booking.agenda import enrollments, latest_screenings
 from ketaplan.booking.courses import active_course
 from ketaplan.formats.calendars import calendar_name, course_events, staff_events
 from ketaplan.formats.ics import CalendarEvent
@@ -30,4 +31,6 @@ def staff_calendar(
     """The staff calendar's name and the events of every clinic session from `since` to
     `until`."""
     sessions = book.sessions_between(since, until, location="clinic")
-    return f"{clinic.name} · staff", staff_events(sessions, clinic)
+    screenings = latest_screenings(book, sessions)
+    enrolled = enrollments(book, sessions)
+    return f"{clinic.name} · staff", staff_events(sessions, clinic, screenings, enrolled)

@@ -6,11 +6,13 @@ cannot change before it writes, two coordinators booking at once are served one 
 the other, and any failure (one course of a roster that does not fit) leaves the book
 exactly as it was. No SQL here: the store does that.
 
-Safety (issue 5) is checked in the same transaction: the patient's latest screening (a
-contraindication, or no screening when the clinic requires one, refuses the course
-unless an override reason is given), and for esketamine the REMS enrollment on or before
-the first treatment (never overridden: it is a condition of the programme, not a
-clinical judgement).
+Safety is checked in the same transaction (see `ketaplan.safety.gate`): the patient's
+latest screening (a contraindication, no valid screening when the clinic requires one, a
+pregnancy status not asked again, or esketamine with home lozenges refuses the course
+unless an override reason is given). What does not refuse is flagged, printed and stored
+with the course: criteria not met, warnings for the clinician, and under the esketamine
+REMS an enrollment not yet recorded (it is needed before the first treatment, which
+`first_treatment_refusal` checks, not before booking).
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ from ketaplan.model.records import (
     ScreeningOverride,
     SessionRecord,
 )
-from ketaplan.safety.gate import checked_override
-from ketaplan.safety.rems import Enrollment, require_enrollment
+from ketaplan.safety.gate import CourseCheck, checked_override, screening_flags
+from ketaplan.safety.rems import Enrollment, enrollment_flag, rems_applies
 from ketaplan.store import Book, BookWriter
 
 
@@ -119,6 +121,7 @@ class BookedCourse:
     job: BookingJob
     booking: Booking
     override: ScreeningOverride | None = None
+    flags: tuple[str, ...] = ()
 
     @property
     def chairs(self) -> tuple[int | None, ...]:
@@ -155,10 +158,12 @@ def book_courses(
     sessions from `now` on are cancelled (kept, never deleted) before anything is placed,
     so their chairs are free for the new course. `advance` is called after each course.
 
-    Each job must pass the screening check (see `ketaplan.safety.gate`) and, for esketamine,
-    have a REMS enrollment on or before its first clinic session; a job's
-    `enrolled_on` is recorded first, in the same transaction.
+    Each job must pass the safety check (see `ketaplan.safety.gate`); what it flags is
+    stored with the course. Under the esketamine REMS a course without an enrollment on
+    or before its first clinic session is booked and flagged; a job's `enrolled_on` is
+    recorded first, in the same transaction.
     """
+    rems = rems_applies(clinic.rems_program, zone)
     problems: list[str] = []
     usage_only = True
     booked: list[BookedCourse] = []
@@ -181,12 +186,23 @@ def book_courses(
         capacity = Capacity(clinic, zone, tx.chairs_held, now=now)
         for job in jobs:
             patient = job.request.patient
+            latest = tx.latest_screening(patient)
+            replaced = active[patient]
             override, refusal = checked_override(
                 patient,
-                tx.latest_screening(patient),
+                latest,
                 job.override,
                 require_screening=clinic.require_screening,
                 hint=job.override_hint,
+                check=CourseCheck(
+                    start=job.request.start,
+                    route=job.request.protocol.route,
+                    home_doses=job.request.lozenge_every is not None
+                    or any(p.location == "home" for p in job.request.protocol.phases),
+                    replaces=None if replaced is None else replaced.created,
+                    require_screening=clinic.require_screening,
+                    valid_days=clinic.screening_valid_days,
+                ),
             )
             if refusal is not None:
                 if len(jobs) == 1:
@@ -197,15 +213,18 @@ def book_courses(
             try:
                 enrollment = _enrollment(tx, job, now)
                 booking = book_course(job.request, job.preferred, capacity)
-                require_enrollment(booking.course, enrollment)
-                tx.add_course(_new_course(booking, now, override), _new_sessions(booking))
+                flags = screening_flags(latest)
+                missing = enrollment_flag(booking.course, enrollment) if rems else None
+                if missing is not None:
+                    flags += (missing,)
+                tx.add_course(_new_course(booking, now, override, flags), _new_sessions(booking))
             except KetaplanError as exc:
                 if len(jobs) == 1:
                     raise
                 usage_only = usage_only and isinstance(exc, UsageError)
                 problems.append(f"{job.where}: {exc}")
                 continue
-            booked.append(BookedCourse(job, booking, override))
+            booked.append(BookedCourse(job, booking, override, flags))
             advance()
         if problems:
             message = _problems(problems, len(jobs))
@@ -249,7 +268,10 @@ def _enrollment(tx: BookWriter, job: BookingJob, now: datetime) -> Enrollment | 
 
 
 def _new_course(
-    booking: Booking, now: datetime, override: ScreeningOverride | None = None
+    booking: Booking,
+    now: datetime,
+    override: ScreeningOverride | None = None,
+    flags: tuple[str, ...] = (),
 ) -> NewCourse:
     course = booking.course
     return NewCourse(
@@ -261,6 +283,7 @@ def _new_course(
         zone=course.zone,
         created=now,
         override=override,
+        flags=flags,
     )
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ketaplan.errors import BookError
 from ketaplan.model.records import ScreeningRecord
-from ketaplan.safety.screening import ScreeningResult, evaluate
+from ketaplan.safety.screening import ScreeningResult, assess
 from ketaplan.store import Book
 
 
@@ -37,5 +37,6 @@ def latest_screening(book: Book, patient: str) -> ScreeningResult:
             f"no screening of {patient} is stored in the book {book.location}; record one "
             f"with `ketaplan screen --patient {patient}`"
         )
-    # The stored answers were checked when they were taken; question keys never change.
-    return evaluate(patient, dict(record.answers), record.date, where=f"the book {book.location}")
+    # The stored answers were checked when they were taken; question keys never change,
+    # and a question added since shows as not asked.
+    return assess(patient, record.answers, record.date)

@@ -94,8 +94,9 @@ def agenda(
 
     Without dates: the current week (Monday to Sunday) in the clinic's time zone.
 
-    --detail adds, under each session, the route's staff checklist and any screening
-    override stored with the course.
+    --detail adds, under each session, its flags, any screening override stored with the
+    course and the route's staff checklist. A contraindication screened after booking is
+    flagged under every session still to come, with or without --detail.
 
     Example: ketaplan agenda --week 2026-12-07
     """
@@ -110,7 +111,18 @@ def agenda(
     if fmt == "json":
         import json
 
-        data = {"sessions": [agenda_session_json(s, detail=detail) for s in result.sessions]}
+        data = {
+            "sessions": [
+                agenda_session_json(
+                    s,
+                    detail=detail,
+                    clinic=clinic,
+                    latest=result.screenings.get(s.patient),
+                    enrolled_on=result.enrollments.get(s.patient),
+                )
+                for s in result.sessions
+            ]
+        }
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
     if fmt == "csv":
@@ -133,7 +145,7 @@ def _print_agenda(result: Agenda, clinic: ClinicConfig, *, detail: bool = False)
             continue
         use = "closed" if day.utilization is None else f"chairs {100 * day.utilization:.0f}% used"
         lines += ["", f"{day.day:%a %Y-%m-%d} · {plural(day.held, 'session')} · {use}"]
-        lines += _agenda_rows(list(day.sessions), where, detail=detail)
+        lines += _agenda_rows(list(day.sessions), where, result, clinic, detail=detail)
     if not result.sessions:
         lines += ["", f"No sessions booked from {first} to {last}."]
     sys.stdout.write("\n".join(lines) + "\n")
@@ -143,7 +155,12 @@ AGENDA_COLUMNS = ("Time", "Chair", "Patient", "Session", "Status")
 
 
 def _agenda_rows(
-    sessions: list[SessionRecord], where: tzinfo, *, detail: bool = False
+    sessions: list[SessionRecord],
+    where: tzinfo,
+    result: Agenda,
+    clinic: ClinicConfig,
+    *,
+    detail: bool = False,
 ) -> list[str]:
     if not sessions:
         return []
@@ -157,15 +174,22 @@ def _agenda_rows(
         )
         for s in sessions
     ]
+    from ketaplan.safety.gate import session_flags  # flags need the safety code
+
     lines = aligned(rows)
-    if not detail:
-        return lines
     out = lines[:1]
     for s, line in zip(sessions, lines[1:], strict=True):
         out.append(line)
+        latest = result.screenings.get(s.patient)
+        flags = session_flags(s, latest, result.enrollments.get(s.patient))
+        if not detail:
+            # A contraindication found after booking shows on the plain agenda too.
+            out += [f"      ! {flag}" for flag in flags if flag not in s.flags]
+            continue
+        out += [f"      ! {flag}" for flag in flags]
         if s.override is not None:
             out.append(f"      {override_line(s.override)}")
-        checklist = session_checklist(s)
+        checklist = session_checklist(s, clinic, latest)
         if checklist is not None:
             out += [f"      {text}" for text in checklist.text().splitlines()]
     return out

@@ -226,7 +226,9 @@ def _print_booked(
         import json
 
         data: BookedJson = {
-            "courses": [booked_course_json(b.booking.course, b.chairs, b.override) for b in booked],
+            "courses": [
+                booked_course_json(b.booking.course, b.chairs, b.override, b.flags) for b in booked
+            ],
             "cancelled": cancelled,
         }
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
@@ -262,6 +264,8 @@ def _print_course_table(out: Any, booked: BookedCourse, location: str) -> None:
     out.print(Text(f"Book: {location}"))
     if booked.override is not None:
         out.print(Text(override_line(booked.override)), soft_wrap=True)
+    for flag in booked.flags:
+        out.print(Text(f"Flag: {flag}"), soft_wrap=True)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("#", "Phase", "Day", "Date", "Time", "Chair"):
         table.add_column(column, no_wrap=True, justify="right" if column == "#" else "left")
@@ -305,6 +309,10 @@ def _print_roster_summary(booked: list[BookedCourse], roster: Path, location: st
     for b in overridden:
         assert b.override is not None
         lines.append(f"  {b.booking.course.patient}: {override_line(b.override)}")
+    flagged = [b for b in booked if b.flags]
+    if flagged:
+        lines.append(f"Flagged ({len(flagged)}):")
+    lines += [f"  {b.booking.course.patient}: {flag}" for b in flagged for flag in b.flags]
     moved = [(b, p) for b in booked for p in b.booking.placements if p.session.note]
     if moved:
         lines.append(f"Moved or noted ({len(moved)}):")

@@ -72,12 +72,16 @@ def protocols_show(name: str = typer.Argument(help="A built-in name or a FILE.to
             value = getattr(phase, field.name)
             if value in (None, ()) and field.name != "sessions":
                 continue
+            if field.name == "provisional" and not value:
+                continue
             shown = _show_value(field.name, value)
             source = phase.source_of(field.name) or OWN_CHOICE
             cited.append(source)
             table.add_row(phase.name, field.name, shown, source)
     out.print(table)
-    _print_citations(out, *cited)
+    for note in protocol.notes:
+        out.print(note, markup=False)
+    _print_citations(out, *cited, *protocol.notes)
 
 
 def _print_citations(out: Any, *texts: str) -> None:
@@ -101,4 +105,6 @@ def _show_value(name: str, value: object) -> str:
         return "open-ended"
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value) + " (last repeats)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return str(value)

@@ -1,7 +1,8 @@
 """`ketaplan rems enroll` and `ketaplan rems due`: the esketamine REMS in the clinic book.
 
-Booking an esketamine course needs the patient's enrollment recorded first; a patient
-monitoring form is due within 7 calendar days after every session ([spravato-rems]).
+The first esketamine treatment needs the patient's enrollment (booking without it is
+flagged); a patient monitoring form is due within 7 calendar days after every session
+([spravato-rems]). Both only where the REMS applies (ketaplan.toml [rems]).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ketaplan.cli.render import aligned
 from ketaplan.errors import UsageError
 from ketaplan.formats.shapes import form_json
 from ketaplan.parsing import parse_date
-from ketaplan.safety.rems import WEEK_DAYS, MonitoringForm
+from ketaplan.safety.rems import ENROLLMENT_AHEAD_DAYS, WEEK_DAYS, MonitoringForm, rems_applies
 
 REMS_FORMATS = ("table", "json")
 
@@ -65,9 +66,10 @@ def enroll(
     book_option: BookOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Record a patient's esketamine REMS enrollment; booking esketamine needs it first.
+    """Record a patient's esketamine REMS enrollment; the first treatment needs it.
 
-    A later record with another date corrects an earlier one; both are kept.
+    The date may lie ahead (a planned enrollment): booking is allowed without it and
+    flagged. A later record with another date corrects an earlier one; both are kept.
 
     Example: ketaplan rems enroll P-001 --date 2026-11-20
     """
@@ -75,9 +77,9 @@ def enroll(
     clinic = load_clinic(config)
     today = clock.today_in(clinic_zone(None, clinic))
     day = parse_date(on, what="--date", today=today)
-    if day > today:
+    if (day - today).days > ENROLLMENT_AHEAD_DAYS:
         raise UsageError(
-            f"--date {day} is after today ({today}); record an enrollment that has taken place"
+            f"--date {day} is more than {ENROLLMENT_AHEAD_DAYS} days after today ({today})"
         )
     with opened_book(book_option, clinic, create=True) as book:
         done = enroll_patient(book, code, day, now=clock.now())
@@ -113,7 +115,8 @@ def due(
     """List the REMS patient monitoring forms due in a week.
 
     One form per esketamine session, due 7 calendar days after it; cancelled and missed
-    sessions owe none.
+    sessions owe none. None at all where the REMS does not apply (ketaplan.toml
+    [rems] program = "none", or a clinic outside the US without the key).
 
     Example: ketaplan rems due --week 2026-12-07 --format json
     """
@@ -125,14 +128,24 @@ def due(
     monday = anchor - timedelta(days=anchor.weekday())
     with opened_book(book_option, clinic, create=False) as book:
         forms = forms_due_in_week(book, monday, zone)
+    applies = rems_applies(clinic.rems_program, zone)
+    if not applies:
+        forms = []
     sunday = monday + timedelta(days=WEEK_DAYS - 1)
     if fmt == "json":
         data = {
             "from": monday.isoformat(),
             "to": sunday.isoformat(),
+            "rems": applies,
             "forms": [form_json(f) for f in forms],
         }
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    if not applies:
+        sys.stdout.write(
+            f"The esketamine REMS does not apply to {clinic.name} ({zone}); set [rems] "
+            'program = "us-spravato" in ketaplan.toml for a US outpatient clinic.\n'
+        )
         return
     _print_due(forms, monday, sunday, clinic.name, zone)
 

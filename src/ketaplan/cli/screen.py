@@ -198,14 +198,9 @@ def print_screening(result: ScreeningResult, fmt: str) -> None:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Question", overflow="fold")
     table.add_column("Answer")
-    for question in QUESTIONS:
-        table.add_row(Text(question.text), _shown(result.screening.answer(question.key)))
+    for question, answer in result.rows():
+        table.add_row(Text(question), answer)
     out.print(table)
     for line in result.lines():
-        out.print(line, markup=False)
-
-
-def _shown(value: bool | int) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+        # One line each, however long: the result is read and copied, not laid out.
+        out.print(line, markup=False, soft_wrap=True)

@@ -8,26 +8,28 @@ carries (`staff_events`).
 A cancelled session stays in the file as STATUS:CANCELLED with a raised SEQUENCE, so a
 calendar that imported it before shows the cancellation instead of a stale visit.
 
-Each event's description carries the route's staff checklist (`checklists.py`). Every
-esketamine session also gets an all-day "monitoring form due" marker on the 7th calendar
-day after it (REMS), which blocks no time; its UID is `rems-` and the session's UID, and
+Each event's description carries the route's staff checklist (`checklists.py`), with the
+clinic's blood-pressure threshold and vitals interval. Where the esketamine REMS applies,
+every esketamine session also gets an all-day "monitoring form due" marker on the 7th
+calendar day after it, which blocks no time; its UID is `rems-` and the session's UID, and
 it follows its session's SEQUENCE, so a cancelled session's marker is written as
 cancelled too. Patient calendars never carry any of this.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
 
 from ketaplan.formats.ics import CalendarEvent, calendar_bytes
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import Course, Session, SessionFields
-from ketaplan.model.records import SessionRecord
+from ketaplan.model.records import ScreeningRecord, SessionRecord
 from ketaplan.planning.protocols import LOZENGE
-from ketaplan.safety.checklists import checklist_text
-from ketaplan.safety.guidance import guidance_for, home_dose_alarm_text
-from ketaplan.safety.rems import DOSED, session_form
+from ketaplan.safety.checklists import Monitoring, session_checklist
+from ketaplan.safety.gate import pregnancy_check, session_flags
+from ketaplan.safety.guidance import PatientSettings, guidance_for, home_dose_alarm_text
+from ketaplan.safety.rems import DOSED, rems_applies, session_form
 
 CLINIC_CATEGORY = "Appointment"
 HOME_CATEGORY = "Home dose"
@@ -37,6 +39,25 @@ MARKER_PREFIX = "rems-"
 # A course booked with a screening override says so; the reason itself stays in the
 # book (`agenda --detail`), out of calendars that third-party services store.
 OVERRIDE_NOTE = "Booked with a screening override: see `ketaplan agenda --detail`."
+# Flags name health facts: they stay in the book too.
+FLAG_NOTE = "Flagged for the clinician: see `ketaplan agenda --detail`."
+
+
+def clinic_monitoring(clinic: ClinicConfig, zone: str) -> Monitoring:
+    """The clinic's checklist settings: its blood-pressure threshold, vitals interval,
+    and whether the esketamine REMS applies in `zone`."""
+    return Monitoring(
+        bp_threshold=clinic.bp_threshold,
+        vitals_every_minutes=clinic.vitals_every_minutes,
+        rems=rems_applies(clinic.rems_program, zone),
+    )
+
+
+def patient_settings(clinic: ClinicConfig) -> PatientSettings:
+    """The clinic's fasting rule and crisis line, for patient calendars."""
+    return PatientSettings(
+        clinic.fasting_solids_hours, clinic.fasting_liquids_hours, clinic.crisis_line
+    )
 
 
 def event_summary(title: str, session: SessionFields, patient: str) -> str:
@@ -49,10 +70,21 @@ def staff_summary(session: SessionRecord) -> str:
     return f"{event_summary(session.title, session, session.patient)} · chair {session.chair}"
 
 
-def staff_events(sessions: Iterable[SessionRecord], clinic: ClinicConfig) -> list[CalendarEvent]:
+def staff_events(
+    sessions: Iterable[SessionRecord],
+    clinic: ClinicConfig,
+    screenings: Mapping[str, ScreeningRecord | None] | None = None,
+    enrollments: Mapping[str, date | None] | None = None,
+) -> list[CalendarEvent]:
     """One event per clinic session, in start and chair order; home doses are the
     patient's reminders and are left out. When a uid was booked again after a
-    cancellation, only its latest revision is written (a file holds each UID once)."""
+    cancellation, only its latest revision is written (a file holds each UID once).
+
+    `screenings` holds each patient's latest screening, for the checklist's pregnancy
+    line and the flag of a contraindication recorded after booking. Esketamine sessions
+    get their REMS marker only where the REMS applies."""
+    latest_screening = screenings or {}
+    enrolled = enrollments or {}
     latest: dict[str, SessionRecord] = {}
     for session in sessions:
         if session.location != "clinic":
@@ -71,7 +103,12 @@ def staff_events(sessions: Iterable[SessionRecord], clinic: ClinicConfig) -> lis
                 summary=staff_summary(session),
                 start=session.start,
                 end=session.end,
-                description=staff_description(session),
+                description=staff_description(
+                    session,
+                    clinic,
+                    latest_screening.get(session.patient),
+                    enrolled.get(session.patient),
+                ),
                 location=location,
                 transparent=cancelled,
                 sequence=session.sequence,
@@ -79,14 +116,19 @@ def staff_events(sessions: Iterable[SessionRecord], clinic: ClinicConfig) -> lis
                 categories=(CLINIC_CATEGORY, STAFF_CATEGORY),
             )
         )
-        if session.route == "esketamine":
+        if session.route == "esketamine" and rems_applies(clinic.rems_program, session.zone):
             markers.append(form_marker(session))
     # Markers after the sessions, by due date: all-day events sort apart in every client.
     markers.sort(key=lambda m: (m.start, m.summary, m.uid))
     return events + markers
 
 
-def staff_description(session: SessionRecord) -> str:
+def staff_description(
+    session: SessionRecord,
+    clinic: ClinicConfig,
+    latest: ScreeningRecord | None = None,
+    enrolled_on: date | None = None,
+) -> str:
     """Patient, chair and time, then the route's checklist (when the route is known)."""
     parts = [
         f"Patient {session.patient}, chair {session.chair}, "
@@ -95,8 +137,14 @@ def staff_description(session: SessionRecord) -> str:
     ]
     if session.override is not None:
         parts.append(OVERRIDE_NOTE)
-    if session.route is not None:
-        parts += ["", checklist_text(session.route, session.start, session.end)]
+    if session_flags(session, latest, enrolled_on):
+        parts.append(FLAG_NOTE)
+    # A cancelled session keeps its checklist in the file: the event says what it was.
+    checklist = session_checklist(
+        session, clinic_monitoring(clinic, session.zone), pregnancy_check(latest)
+    )
+    if checklist is not None:
+        parts += ["", checklist.text()]
     return "\n".join(parts)
 
 
@@ -144,8 +192,9 @@ def course_events(course: Course, clinic: ClinicConfig) -> list[CalendarEvent]:
     dose time itself when the clinic has alarms on.
     """
     location = clinic.location or clinic.name
-    clinic_text = guidance_for(course.protocol.route)
-    home_text = guidance_for(LOZENGE.route)
+    rules = patient_settings(clinic)
+    clinic_text = guidance_for(course.protocol.route, rules)
+    home_text = guidance_for(LOZENGE.route, rules)
     events: list[CalendarEvent] = []
     for session in course.sessions:
         at_home = session.location == "home"

@@ -16,9 +16,10 @@ from types import MappingProxyType
 from ketaplan.errors import UsageError
 from ketaplan.formats.files import read_toml
 from ketaplan.model.calendar import MON_TO_FRI, Closure
-from ketaplan.model.clinic import DEFAULT_ALARM_TEXT, DEFAULT_HOURS, ClinicConfig
+from ketaplan.model.clinic import DEFAULT_ALARM_TEXT, DEFAULT_HOURS, REMS_PROGRAMS, ClinicConfig
 from ketaplan.parsing import (
     WEEKDAYS,
+    parse_blood_pressure,
     parse_closure,
     parse_holidays,
     parse_interval,
@@ -36,7 +37,7 @@ class ConfigKey:
     and docs/config.md's table is generated from it, so the two cannot drift apart.
 
     Attributes:
-        section: the TOML table, `clinic`, `calendar` or `book`.
+        section: the TOML table: `clinic`, `calendar`, `book`, `safety`, `patient`, `rems`.
         key: the key's name in that table.
         kind: what the value is, as a coordinator writes it.
         default: the value when the key is left out, as TOML; empty when it is then unset.
@@ -108,6 +109,14 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "clinic", "require_screening", "true or false", "true", "booking needs a recorded screening"
     ),
     ConfigKey(
+        "clinic",
+        "screening_valid_days",
+        "whole number",
+        "90",
+        "a screening older than this on the course's start counts as none",
+        (1, 3650),
+    ),
+    ConfigKey(
         "calendar",
         "alarm",
         '"1d", "2h", "30m" or "off"',
@@ -123,6 +132,52 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "file path",
         "",
         "the clinic book, relative to this file; unset: the user data folder",
+    ),
+    ConfigKey(
+        "safety",
+        "bp_threshold",
+        '"SYS/DIA"',
+        '"140/90"',
+        "blood pressure before dosing, in staff checklists: above it the clinician decides",
+    ),
+    ConfigKey(
+        "safety",
+        "vitals_every_minutes",
+        "whole number",
+        "15",
+        "IV and IM: vitals during the infusion this often (clinics use 10 to 15)",
+        (1, 60),
+    ),
+    ConfigKey(
+        "patient",
+        "fasting_solids_hours",
+        "whole number",
+        "6",
+        "IV and IM: no solid food this many hours before the visit",
+        (0, 24),
+    ),
+    ConfigKey(
+        "patient",
+        "fasting_liquids_hours",
+        "whole number",
+        "2",
+        "IV and IM: clear liquids until this many hours before (at most the solids rule)",
+        (0, 24),
+    ),
+    ConfigKey(
+        "patient",
+        "crisis_line",
+        "string",
+        '""',
+        "the clinic's crisis line in patient calendars; empty: the local emergency number",
+    ),
+    ConfigKey(
+        "rems",
+        "program",
+        '"us-spravato" or "none"',
+        "",
+        "the esketamine REMS; unset: on for a US time zone, off elsewhere; "
+        'inpatient settings set "none"',
     ),
 )
 _SECTIONS = {
@@ -167,6 +222,25 @@ def _from_dict(data: Mapping[str, object], path: Path) -> ClinicConfig:
     clinic = _table(data, "clinic")
     calendar = _table(data, "calendar")
     book = _table(data, "book")
+    safety = _table(data, "safety")
+    patient = _table(data, "patient")
+    program = _table(data, "rems").get("program")
+    if program is not None and program not in REMS_PROGRAMS:
+        raise UsageError(f"rems.program must be one of {', '.join(REMS_PROGRAMS)}, got {program!r}")
+    base = ClinicConfig()
+    solids = _int(
+        patient.get("fasting_solids_hours", base.fasting_solids_hours),
+        "patient.fasting_solids_hours",
+    )
+    liquids = _int(
+        patient.get("fasting_liquids_hours", base.fasting_liquids_hours),
+        "patient.fasting_liquids_hours",
+    )
+    if liquids > solids:
+        raise UsageError(
+            f"patient.fasting_liquids_hours ({liquids}) is more than "
+            f"patient.fasting_solids_hours ({solids})"
+        )
     days = clinic.get("days")
     open_weekdays = MON_TO_FRI
     if days is not None:
@@ -181,7 +255,6 @@ def _from_dict(data: Mapping[str, object], path: Path) -> ClinicConfig:
     zone = clinic.get("timezone")
     if zone is not None:
         parse_zone(_str(zone, "clinic.timezone"))
-    base = ClinicConfig()
     return ClinicConfig(
         name=_str(clinic.get("name", base.name), "clinic.name"),
         location=_str(clinic.get("location", base.location), "clinic.location"),
@@ -203,6 +276,22 @@ def _from_dict(data: Mapping[str, object], path: Path) -> ClinicConfig:
         alarm_minutes=_alarm(calendar.get("alarm", "1d")),
         alarm_text=_str(calendar.get("alarm_text", base.alarm_text), "calendar.alarm_text"),
         book=_path(book.get("path"), path),
+        screening_valid_days=_int(
+            clinic.get("screening_valid_days", base.screening_valid_days),
+            "clinic.screening_valid_days",
+        ),
+        bp_threshold=parse_blood_pressure(
+            _str(safety.get("bp_threshold", "140/90"), "safety.bp_threshold"),
+            what="safety.bp_threshold",
+        ),
+        vitals_every_minutes=_int(
+            safety.get("vitals_every_minutes", base.vitals_every_minutes),
+            "safety.vitals_every_minutes",
+        ),
+        fasting_solids_hours=solids,
+        fasting_liquids_hours=liquids,
+        crisis_line=_str(patient.get("crisis_line", ""), "patient.crisis_line").strip(),
+        rems_program=program if isinstance(program, str) else None,
         source=path,
     )
 

@@ -9,7 +9,14 @@ from pathlib import Path
 
 from ketaplan.errors import UsageError
 from ketaplan.formats.files import read_toml
-from ketaplan.model.protocol import MAX_MAINTENANCE_SESSIONS, ROUTES, Phase, Protocol, ProtocolError
+from ketaplan.model.protocol import (
+    MAX_MAINTENANCE_SESSIONS,
+    ROUTES,
+    TIME_PARTS,
+    Phase,
+    Protocol,
+    ProtocolError,
+)
 from ketaplan.planning.protocols import BUILTIN
 
 _PHASE_FIELDS = {f.name for f in fields(Phase)} - {"sources"}
@@ -65,9 +72,18 @@ def _phase_from_dict(index: int, raw: object, source: str) -> Phase:
     if unknown:
         allowed = ", ".join(sorted(_PHASE_FIELDS))
         raise ProtocolError(f"phase {index}: unknown field {unknown[0]!r}; allowed: {allowed}")
-    for required in ("name", "min_gap_days", "max_gap_days", "chair_minutes"):
+    for required in ("name", "min_gap_days", "max_gap_days"):
         if required not in raw:
             raise ProtocolError(f"phase {index}: {required} is missing")
+    chair = raw.get("chair_minutes")
+    if chair is None:
+        # The parts alone: the chair is held for their sum.
+        if not all(isinstance(raw.get(part), int) for part in TIME_PARTS):
+            raise ProtocolError(
+                f"phase {index}: chair_minutes is missing (or give checkin_minutes, "
+                "dose_minutes and observe_minutes)"
+            )
+        chair = sum(raw[part] for part in TIME_PARTS)
     every = raw.get("every_days", [])
     if isinstance(every, int):
         every = [every]
@@ -83,11 +99,15 @@ def _phase_from_dict(index: int, raw: object, source: str) -> Phase:
         sessions=raw.get("sessions"),
         min_gap_days=raw["min_gap_days"],
         max_gap_days=raw["max_gap_days"],
-        chair_minutes=raw["chair_minutes"],
+        chair_minutes=chair,
         location=raw.get("location", "clinic"),
         window_days=raw.get("window_days"),
         per_week=raw.get("per_week"),
         every_days=tuple(every),
+        checkin_minutes=raw.get("checkin_minutes"),
+        dose_minutes=raw.get("dose_minutes"),
+        observe_minutes=raw.get("observe_minutes"),
+        provisional=raw.get("provisional", False),
         sources=tuple((key, source) for key in raw if key != "name"),
     )
 

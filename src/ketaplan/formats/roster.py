@@ -23,6 +23,7 @@ from ketaplan.model.protocol import Protocol
 from ketaplan.parsing import parse_date, parse_intervals, parse_time, parse_weekdays
 from ketaplan.planning.planner import check_every
 from ketaplan.safety.gate import parse_override
+from ketaplan.safety.rems import ENROLLMENT_AHEAD_DAYS
 
 COLUMNS = (
     "patient",
@@ -197,10 +198,12 @@ def _row(
     every = cell("maintenance_every", lambda t: _intervals(t, protocol))
     override = cell("override", lambda t: parse_override(t, what="override"))
     enrolled = cell("rems_enrolled", lambda t: parse_date(t, what="rems_enrolled", today=today))
-    if enrolled is not None and enrolled > today:
+    # A planned enrollment may lie ahead (it is needed before the first treatment, not
+    # before booking); more than a year ahead is a typo.
+    if enrolled is not None and (enrolled - today).days > ENROLLMENT_AHEAD_DAYS:
         problems.append(
             f"line {line}, column {names.index('rems_enrolled') + 1}: rems_enrolled {enrolled} "
-            f"is after today ({today}); record an enrollment that has taken place"
+            f"is more than {ENROLLMENT_AHEAD_DAYS} days after today ({today})"
         )
     if len(problems) > before or patient is None or start is None:
         return None

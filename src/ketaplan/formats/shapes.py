@@ -7,10 +7,12 @@ Times are ISO 8601 with their UTC offset; dates are YYYY-MM-DD.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import Course
-from ketaplan.model.records import ScreeningOverride, SessionRecord
+from ketaplan.model.records import ScreeningOverride, ScreeningRecord, SessionRecord
 
 if TYPE_CHECKING:
     # Only for types: `ketaplan plan` prints its shapes without loading the safety code.
@@ -119,6 +121,7 @@ class BookedCourseJson(TypedDict):
     protocol: str
     timezone: str
     override: OverrideJson | None
+    flags: list[str]
     sessions: list[BookedSessionJson]
 
 
@@ -130,14 +133,19 @@ class BookedJson(TypedDict):
 
 
 def booked_course_json(
-    course: Course, chairs: Sequence[int | None], override: ScreeningOverride | None
+    course: Course,
+    chairs: Sequence[int | None],
+    override: ScreeningOverride | None,
+    flags: Sequence[str] = (),
 ) -> BookedCourseJson:
-    """A booked course: its sessions as booked, each with its chair (None at home)."""
+    """A booked course: its sessions as booked, each with its chair (None at home), and
+    the flags stored with it."""
     return {
         "patient": course.patient,
         "protocol": course.protocol.name,
         "timezone": course.zone,
         "override": override_json(override),
+        "flags": list(flags),
         "sessions": [
             {
                 "number": s.number,
@@ -177,8 +185,9 @@ def booked_csv_rows(course: Course, chairs: Sequence[int | None]) -> list[tuple[
 
 
 class AgendaSessionJson(TypedDict, total=False):
-    """One session of `ketaplan agenda --format json`; `checklist` and `override` only
-    with --detail."""
+    """One session of `ketaplan agenda --format json`; `flags` always (its course's
+    booking flags, and a contraindication screened after booking first); `checklist` and
+    `override` only with --detail."""
 
     patient: str
     number: int
@@ -188,6 +197,7 @@ class AgendaSessionJson(TypedDict, total=False):
     chair: int | None
     uid: str
     status: str
+    flags: list[str]
     checklist: dict[str, Any] | None
     override: OverrideJson | None
 
@@ -196,7 +206,16 @@ class AgendaSessionJson(TypedDict, total=False):
 AGENDA_CSV = ("patient", "number", "phase", "start", "end", "chair", "uid", "status")
 
 
-def agenda_session_json(s: SessionRecord, *, detail: bool = False) -> AgendaSessionJson:
+def agenda_session_json(
+    s: SessionRecord,
+    *,
+    detail: bool = False,
+    clinic: ClinicConfig | None = None,
+    latest: ScreeningRecord | None = None,
+    enrolled_on: date | None = None,
+) -> AgendaSessionJson:
+    """`clinic` and `latest` (the patient's latest screening) give the flags and the
+    checklist's settings; without a clinic, the CSV's plain columns only."""
     data: AgendaSessionJson = {
         "patient": s.patient,
         "number": s.number,
@@ -207,8 +226,13 @@ def agenda_session_json(s: SessionRecord, *, detail: bool = False) -> AgendaSess
         "uid": s.uid,
         "status": s.status,
     }
+    if clinic is None:
+        return data
+    from ketaplan.safety.gate import session_flags  # the agenda loads the safety code
+
+    data["flags"] = list(session_flags(s, latest, enrolled_on))
     if detail:
-        listed = session_checklist(s)
+        listed = session_checklist(s, clinic, latest)
         data["checklist"] = None if listed is None else listed.as_json()
         data["override"] = override_json(s.override)
     return data
@@ -222,14 +246,20 @@ def agenda_csv_rows(sessions: Iterable[SessionRecord]) -> list[tuple[object, ...
     return rows
 
 
-def session_checklist(s: SessionRecord) -> Checklist | None:
-    """The staff checklist of a clinic session that is to take or took place; None for a
-    home dose, a cancelled session or an unknown route."""
-    if s.route is None or s.location != "clinic" or s.status == "cancelled":
+def session_checklist(
+    s: SessionRecord, clinic: ClinicConfig, latest: ScreeningRecord | None
+) -> Checklist | None:
+    """The staff checklist of a clinic session that is to take or took place, with the
+    clinic's settings and the patient's pregnancy answer; None for a home dose, a
+    cancelled session or an unknown route."""
+    if s.status == "cancelled":
         return None
-    from ketaplan.safety.checklists import checklist  # only the agenda's --detail needs it
+    # Only the agenda's --detail needs these.
+    from ketaplan.formats.calendars import clinic_monitoring
+    from ketaplan.safety.checklists import session_checklist as checklist
+    from ketaplan.safety.gate import pregnancy_check
 
-    return checklist(s.route, s.start, s.end)
+    return checklist(s, clinic_monitoring(clinic, s.zone), pregnancy_check(latest))
 
 
 class FormJson(TypedDict):
@@ -263,6 +293,9 @@ class ScreeningJson(TypedDict):
     contraindicated: bool
     contraindications: list[FindingJson]
     unmet_criteria: list[FindingJson]
+    clinician_flags: list[FindingJson]
+    alert_clinician_today: bool
+    not_asked: list[str]
     answers: dict[str, bool | int]
     note: str
 
@@ -277,6 +310,9 @@ def screening_json(result: ScreeningResult) -> ScreeningJson:
         "contraindicated": result.contraindicated,
         "contraindications": [{"key": f.key, "name": f.name} for f in result.contraindications],
         "unmet_criteria": [{"key": f.key, "name": f.name} for f in result.unmet_criteria],
+        "clinician_flags": [{"key": f.key, "name": f.name} for f in result.clinician_flags],
+        "alert_clinician_today": result.urgent,
+        "not_asked": [f.key for f in result.not_asked],
         "answers": dict(result.screening.answers),
         "note": NOTE,
     }

@@ -15,6 +15,9 @@ DEFAULT_TIME = time(9, 0)
 DEFAULT_HOURS = (time(8, 0), time(18, 0))
 DEFAULT_ALARM_MINUTES = 24 * 60
 DEFAULT_ALARM_TEXT = "Ketamine appointment tomorrow: arrange a driver home."
+# A screening older than this many days at the course's start counts as none.
+DEFAULT_SCREENING_VALID_DAYS = 90
+REMS_PROGRAMS = ("us-spravato", "none")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,16 @@ class ClinicConfig:
         alarm_minutes: calendar reminder this many minutes before; None for no reminder.
         alarm_text: the reminder's text.
         book: path of the clinic book; None for the user data directory.
+        screening_valid_days: a screening older than this at the course's start is
+            treated as none.
+        bp_threshold: (systolic, diastolic) before dosing, printed in staff checklists;
+            above it the clinician decides (the SPRAVATO label's point, 140/90).
+        vitals_every_minutes: IV and IM: vitals during the infusion this often (15: the
+            upper end of the 10 to 15 minutes clinics use).
+        fasting_solids_hours: IV and IM preparation: no solid food this many hours before.
+        fasting_liquids_hours: clear liquids until this many hours before.
+        crisis_line: the clinic's crisis line, in patient calendars; "" for none given.
+        rems_program: `us-spravato` or `none`; None to follow the zone (on for US zones).
         source: the file this came from, or None for built-in defaults.
     """
 
@@ -59,4 +72,11 @@ class ClinicConfig:
     alarm_minutes: int | None = DEFAULT_ALARM_MINUTES
     alarm_text: str = DEFAULT_ALARM_TEXT
     book: Path | None = None
+    screening_valid_days: int = DEFAULT_SCREENING_VALID_DAYS
+    bp_threshold: tuple[int, int] = (140, 90)
+    vitals_every_minutes: int = 15
+    fasting_solids_hours: int = 6
+    fasting_liquids_hours: int = 2
+    crisis_line: str = ""
+    rems_program: str | None = None
     source: Path | None = None

@@ -25,6 +25,11 @@ Route = Literal["iv", "im", "esketamine", "lozenge"]
 ROUTES: tuple[Route, ...] = ("iv", "im", "esketamine", "lozenge")
 LOCATIONS: tuple[Location, ...] = ("clinic", "home")
 
+# The SPRAVATO label's minimum observation after the last device, in minutes.
+ESKETAMINE_MIN_OBSERVE_MINUTES = 120
+# The parts a phase's chair time may be split into, in order.
+TIME_PARTS = ("checkin_minutes", "dose_minutes", "observe_minutes")
+
 # Sanity bounds for a clinic's own protocol file; a value outside them is a typo.
 MAX_SESSIONS = 100
 MAX_GAP_DAYS = 365
@@ -46,12 +51,21 @@ class Phase:
             set per course (`--maintenance-sessions`, `--until`).
         min_gap_days: fewest days from one session to the next (2 = never consecutive).
         max_gap_days: most days from one session to the next.
-        chair_minutes: chair time per session, session plus recovery; 0 at home.
+        chair_minutes: chair time per session, session plus recovery; 0 at home. When
+            the three parts below are given it is at least their sum.
         location: `clinic` (takes a chair) or `home` (a reminder, no chair).
         window_days: all of the phase's sessions fall within this many days of its first
             (21: the first and the last are at most 20 days apart).
         per_week: sessions in each 7-day block counted from the course's first session.
         every_days: default gaps of an interval phase, the last repeating (a taper).
+        checkin_minutes: from the session's start to the dose: check-in, pre-dose vitals
+            (and for IV placing the line); None when the phase does not split its chair
+            time (the dose is then at the start).
+        dose_minutes: administration, from the first device or the start of the infusion
+            to the last device or the infusion's end.
+        observe_minutes: observation and recovery after the administration ends.
+        provisional: the phase's frequency is provisional, decided at a clinician's
+            review (esketamine from week 9).
         sources: where each field's value comes from, by field name.
     """
 
@@ -64,6 +78,10 @@ class Phase:
     window_days: int | None = None
     per_week: int | None = None
     every_days: tuple[int, ...] = ()
+    checkin_minutes: int | None = None
+    dose_minutes: int | None = None
+    observe_minutes: int | None = None
+    provisional: bool = False
     sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -95,6 +113,20 @@ class Phase:
         if self.window_days is not None:
             shortest = ((self.sessions or 1) - 1) * self.min_gap_days + 1
             _check_range(where, "window_days", self.window_days, shortest, MAX_GAP_DAYS)
+        parts = (self.checkin_minutes, self.dose_minutes, self.observe_minutes)
+        if any(part is not None for part in parts):
+            if self.location != "clinic":
+                raise ProtocolError(f"{where}: a home dose has no chair time to split")
+            for name in TIME_PARTS:
+                _check_range(where, name, getattr(self, name), 0, MAX_CHAIR_MINUTES)
+            total = sum(part or 0 for part in parts)
+            if total > self.chair_minutes:
+                raise ProtocolError(
+                    f"{where}: checkin_minutes + dose_minutes + observe_minutes is {total}, "
+                    f"more than chair_minutes ({self.chair_minutes})"
+                )
+        if not isinstance(self.provisional, bool):
+            raise ProtocolError(f"{where}: provisional must be true or false")
 
     @property
     def kind(self) -> Literal["rhythm", "weekly", "interval"]:
@@ -104,6 +136,24 @@ class Phase:
 
     def source_of(self, name: str) -> str:
         return dict(self.sources).get(name, "")
+
+    @property
+    def dose_offset(self) -> int:
+        """Minutes from the session's start to the dose (the first device)."""
+        return self.checkin_minutes or 0
+
+    @property
+    def last_dose_offset(self) -> int:
+        """Minutes from the session's start to the end of administration (the last device,
+        the infusion's end): observation counts from here."""
+        return self.dose_offset + (self.dose_minutes or 0)
+
+    @property
+    def observed_minutes(self) -> int:
+        """Minutes of observation after the administration ends."""
+        if self.observe_minutes is not None:
+            return self.observe_minutes
+        return self.chair_minutes - self.last_dose_offset
 
 
 @dataclass(frozen=True)
@@ -118,6 +168,8 @@ class Protocol:
         maintenance_sessions: sessions of the open-ended phase when a course names no
             count and no end date.
         source: where the pattern comes from.
+        notes: further facts `protocols show` prints (the REMS rules and their version,
+            how a clinic changes a default); not part of a stored course.
     """
 
     name: str
@@ -126,6 +178,7 @@ class Protocol:
     phases: tuple[Phase, ...]
     maintenance_sessions: int = 6
     source: str = ""
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         where = f"protocol {self.name!r}"
@@ -145,6 +198,16 @@ class Protocol:
         _check_range(
             where, "maintenance_sessions", self.maintenance_sessions, 1, MAX_MAINTENANCE_SESSIONS
         )
+        if self.route == "esketamine":
+            for phase in self.phases:
+                if phase.location == "clinic" and (
+                    phase.observed_minutes < ESKETAMINE_MIN_OBSERVE_MINUTES
+                ):
+                    raise ProtocolError(
+                        f"{where}: phase {phase.name!r} observes {phase.observed_minutes} "
+                        "minutes after the last device; the SPRAVATO label requires at least "
+                        f"{ESKETAMINE_MIN_OBSERVE_MINUTES}"
+                    )
 
     @property
     def open_phase(self) -> Phase | None:

@@ -80,6 +80,8 @@ class NewCourse:
         zone: IANA zone of the course's local times.
         created: when it was booked (aware; the CLI passes now).
         override: the screening override it was booked with; None for none.
+        flags: what the booking was flagged with (screening criteria not met, warnings
+            for the clinician, REMS enrollment missing), one line each.
     """
 
     patient: str
@@ -90,6 +92,7 @@ class NewCourse:
     zone: str
     created: datetime
     override: ScreeningOverride | None = None
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +139,10 @@ class SessionRecord(SessionFields):
         route: the course's route (iv, im, esketamine, lozenge); None when its stored
             protocol names none.
         override: the screening override its course was booked with; None for none.
+        flags: its course's booking flags.
+        course_created: when its course was booked (a later screening is news).
+        checkin_minutes, dose_minutes: its phase's split of the chair time, from the
+            course's stored protocol; None when the phase does not split it.
     """
 
     id: int
@@ -148,6 +155,10 @@ class SessionRecord(SessionFields):
     status: SessionStatus
     route: Route | None = None
     override: ScreeningOverride | None = None
+    flags: tuple[str, ...] = ()
+    course_created: datetime | None = None
+    checkin_minutes: int | None = None
+    dose_minutes: int | None = None
 
 
 class ChairUse(NamedTuple):

@@ -1,5 +1,13 @@
 """Esketamine REMS: enrollment before the first treatment, and a patient monitoring form
-after every session, due within 7 calendar days ([spravato-rems]).
+after every session, due within 7 calendar days ([spravato-rems]: REMS@FDA, last update
+12/31/2024).
+
+The REMS is a US outpatient programme: a clinic turns it on or off in ketaplan.toml
+(`[rems] program = "us-spravato"` or `"none"`); without the key it is on for a US time
+zone and off elsewhere. Inpatient settings are exempt and set "none". Enrollment is
+needed before the first treatment, not before booking: a course booked without it is
+flagged, and `first_treatment_refusal` stops the first esketamine treatment until it is
+recorded.
 
 Due dates are calendar dates in the clinic's zone: the session's local date plus 7 days.
 They are never computed as 7 x 24 hours from an instant, which would land on the wrong
@@ -20,7 +28,27 @@ from ketaplan.errors import KetaplanError
 from ketaplan.model.course import Course
 from ketaplan.model.records import SessionRecord
 
+REMS_VERSION = "SPRAVATO REMS (REMS@FDA, last update 12/31/2024)"
 FORM_DUE_DAYS = 7
+# An enrollment may be recorded ahead of its date; more than a year ahead is a typo.
+ENROLLMENT_AHEAD_DAYS = 366
+# The IANA zones of the United States and Puerto Rico (zone.tab, with their old aliases):
+# a clinic there is under the REMS unless its config says otherwise.
+US_ZONES = frozenset(
+    {
+        "America/New_York", "America/Detroit", "America/Kentucky/Louisville",
+        "America/Kentucky/Monticello", "America/Indiana/Indianapolis",
+        "America/Indiana/Vincennes", "America/Indiana/Winamac", "America/Indiana/Marengo",
+        "America/Indiana/Petersburg", "America/Indiana/Vevay", "America/Chicago",
+        "America/Indiana/Tell_City", "America/Indiana/Knox", "America/Menominee",
+        "America/North_Dakota/Center", "America/North_Dakota/New_Salem",
+        "America/North_Dakota/Beulah", "America/Denver", "America/Boise", "America/Phoenix",
+        "America/Los_Angeles", "America/Anchorage", "America/Juneau", "America/Sitka",
+        "America/Metlakatla", "America/Yakutat", "America/Nome", "America/Adak",
+        "Pacific/Honolulu", "America/Puerto_Rico", "America/Indianapolis",
+        "America/Fort_Wayne", "America/Louisville", "America/Knox_IN", "Navajo",
+    }
+)  # fmt: skip
 WEEK_DAYS = 7
 # A session that took or will take place owes a form; a cancelled or missed one gave no
 # dose and owes none.
@@ -60,6 +88,60 @@ class MonitoringForm:
     session_uid: str
     session_day: date
     due: date
+
+
+def rems_applies(program: str | None, zone: str) -> bool:
+    """Whether the esketamine REMS applies: the config's `[rems] program` when given,
+    else on for a US time zone."""
+    if program is not None:
+        return program == "us-spravato"
+    return zone in US_ZONES or zone.startswith("US/")
+
+
+ENROLLMENT_MISSING = "REMS enrollment not recorded: needed before the first treatment"
+
+
+def enrollment_flag(course: Course, enrollment: Enrollment | None) -> str | None:
+    """What a booked esketamine course is flagged with when the patient's enrollment is
+    not recorded, or is dated after the first treatment; None when nothing is missing."""
+    try:
+        require_enrollment(course, enrollment)
+    except RemsError:
+        if enrollment is None:
+            return ENROLLMENT_MISSING
+        return (
+            f"REMS enrollment recorded for {enrollment.enrolled_on}, after the first "
+            "treatment: needed before it"
+        )
+    return None
+
+
+def first_treatment_refusal(
+    session: SessionRecord, earlier_dosed: int, enrollment: date | None, *, rems: bool
+) -> str | None:
+    """Why an esketamine session cannot be given now, or None: the first treatment of a
+    course under the REMS needs an enrollment dated on or before its day.
+
+    `earlier_dosed` is how many sessions of the course were attended before this one;
+    `enrollment` the recorded enrollment date, or None. For `attend`.
+    """
+    if not rems or session.route != "esketamine" or session.location != "clinic":
+        return None
+    if earlier_dosed:
+        return None
+    day = _local_day(session.start, ZoneInfo(session.zone))
+    if enrollment is None:
+        return (
+            f"{session.patient}'s first esketamine treatment needs the REMS enrollment, and "
+            f"none is recorded; record it with `ketaplan rems enroll {session.patient} "
+            "--date DATE` first"
+        )
+    if enrollment > day:
+        return (
+            f"{session.patient} is enrolled in the esketamine REMS from {enrollment}, after "
+            f"this first treatment on {day}; the enrollment must come first"
+        )
+    return None
 
 
 def form_due_date(session_day: date) -> date:

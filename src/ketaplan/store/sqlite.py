@@ -109,6 +109,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE courses ADD COLUMN override_reason TEXT",
         "ALTER TABLE courses ADD COLUMN override_screening TEXT",
     ),
+    # 3: a course's booking flags (criteria not met, warnings for the clinician, REMS
+    # enrollment missing), a JSON array of lines; NULL for none. Screenings need no
+    # change: a stored one keeps its answers, and newer questions read as not asked.
+    ("ALTER TABLE courses ADD COLUMN flags TEXT",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -116,12 +120,12 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _SESSION_COLUMNS = """s.id, s.course_id, c.patient, c.title, s.uid, s.sequence, s.number,
     s.phase, s.phase_number, s.phase_total, s.location, s.start_utc, s.end_utc, s.zone,
     s.chair, s.status, s.note, json_extract(c.definition, '$.route'), c.override_reason,
-    c.override_screening"""
+    c.override_screening, c.flags, c.created_utc, json_extract(c.definition, '$.phases')"""
 _SELECT_SESSIONS = (
     f"SELECT {_SESSION_COLUMNS} FROM sessions s JOIN courses c ON c.id = s.course_id "
 )
 _COURSE_COLUMNS = """id, patient, protocol, title, definition, start_date, zone,
-    created_utc, active, override_reason, override_screening"""
+    created_utc, active, override_reason, override_screening, flags"""
 _SCREENING_COLUMNS = "patient, screened_on, answers, summary, contraindicated, recorded_utc"
 
 
@@ -247,8 +251,8 @@ class SqliteWriter:
     def add_course(self, course: NewCourse, sessions: Sequence[NewSession]) -> CourseRecord:
         cursor = self._db.execute(
             "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, "
-            "active, created_utc, override_reason, override_screening) "
-            "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            "active, created_utc, override_reason, override_screening, flags) "
+            "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
             (
                 course.patient,
                 course.protocol,
@@ -259,6 +263,7 @@ class SqliteWriter:
                 utc_text(course.created),
                 course.override.reason if course.override else None,
                 course.override.screening if course.override else None,
+                json.dumps(list(course.flags)) if course.flags else None,
             ),
         )
         course_id = cast(int, cursor.lastrowid)
@@ -303,6 +308,7 @@ class SqliteWriter:
             created=course.created,
             active=True,
             override=course.override,
+            flags=course.flags,
         )
 
     def cancel_course(self, course_id: int, since: datetime) -> int:
@@ -371,8 +377,24 @@ def _active_course(db: sqlite3.Connection, patient: str) -> CourseRecord | None:
         zone=zone,
         created=datetime.fromisoformat(created),
         active=bool(active),
-        override=_override(*row[9:]),
+        override=_override(*row[9:11]),
+        flags=_flags(row[11]),
     )
+
+
+def _flags(text: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(text)) if text else ()
+
+
+@lru_cache(maxsize=256)
+def _phase_split(phases: str | None) -> dict[str, tuple[int | None, int | None]]:
+    """Each phase's check-in and administration minutes, from a stored protocol's
+    phases (a course's sessions share one text: parsed once)."""
+    if not phases:
+        return {}
+    return {
+        p["name"]: (p.get("checkin_minutes"), p.get("dose_minutes")) for p in json.loads(phases)
+    }
 
 
 def _override(reason: str | None, screening: str | None) -> ScreeningOverride | None:
@@ -418,7 +440,9 @@ def _session(row: tuple[Any, ...]) -> SessionRecord:
     (sid, course_id, patient, title, uid, sequence, number, phase, phase_number, phase_total) = row[
         :10
     ]
-    location, start, end, zone, chair, status, note, route, reason, screening = row[10:]
+    location, start, end, zone, chair, status, note, route, reason, screening = row[10:20]
+    flags, created, phases = row[20:]
+    checkin, dose = _phase_split(phases).get(phase, (None, None))
     return SessionRecord(
         id=sid,
         course_id=course_id,
@@ -439,6 +463,10 @@ def _session(row: tuple[Any, ...]) -> SessionRecord:
         note=note,
         route=_route(route),
         override=_override(reason, screening),
+        flags=_flags(flags),
+        course_created=datetime.fromisoformat(created),
+        checkin_minutes=checkin,
+        dose_minutes=dose,
     )
 
 
