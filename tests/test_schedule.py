@@ -410,3 +410,16 @@ def test_an_until_that_gives_more_than_200_sessions_is_refused() -> None:
             CourseRequest("P-001", LOZENGE, MONDAY, every=(7,), until=MONDAY + timedelta(200 * 7))
         )
     assert str(error.value) == "end date 2030-10-07 gives more than 200 home sessions"
+
+
+@given(requests())
+def test_iv_and_im_inductions_are_never_more_than_5_days_apart(request: CourseRequest) -> None:
+    # Two or three infusions a week (Singh 2016; Murrough 2013): never a week's gap.
+    if request.protocol.route not in ("iv", "im"):
+        return
+    try:
+        course = plan_course(request, suggest_start=False)
+    except (PlanError, UsageError):
+        return
+    days = [s.day for s in course.phase_sessions("induction")]
+    assert all(2 <= (b - a).days <= 5 for a, b in pairwise(days))

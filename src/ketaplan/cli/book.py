@@ -110,8 +110,9 @@ def book(
         typer.Option(
             "--override",
             metavar="REASON",
-            help="Book despite the screening check (a listed contraindication, or no "
-            "screening): the clinician's reason, stored and shown with the course.",
+            help="Book despite the safety check (a listed contraindication, no valid "
+            "screening, pregnancy not asked again, esketamine with home lozenges): the "
+            "clinician's reason, stored and shown with the course.",
             show_default=False,
         ),
     ] = None,
@@ -124,10 +125,12 @@ def book(
     Each clinic session at the preferred --time if a chair and a start slot are free,
     else the nearest free time that day, else the nearest day the protocol's rules allow.
 
-    The patient's latest screening must list no contraindication, and one must be
-    recorded unless ketaplan.toml says require_screening = false; --override "REASON"
-    books anyway and stores the reason. Esketamine needs a REMS enrollment
-    (`ketaplan rems enroll`). ketaplan supports the clinician's decision and makes none.
+    The patient's latest screening must list no contraindication, and one no older than
+    screening_valid_days must be recorded unless ketaplan.toml says require_screening =
+    false; --override "REASON" books anyway and stores the reason. Criteria not met,
+    warnings for the clinician and a missing esketamine REMS enrollment (`ketaplan rems
+    enroll`) are flagged and stored with the course. ketaplan supports the clinician's
+    decision and makes none.
 
     Example: ketaplan book --patient P-001 --start 2026-12-07 --time 09:00
     """
