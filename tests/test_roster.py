@@ -96,3 +96,16 @@ def test_an_empty_required_cell_is_named() -> None:
 @pytest.mark.parametrize("text", ["", "\n\n", "patient,start\n"])
 def test_an_empty_roster_is_refused(text: str) -> None:
     assert "roster.csv: 1 problem, nothing was booked:" in problems(text)
+
+
+def test_a_planned_rems_enrollment_ahead_is_taken_and_one_too_far_ahead_refused() -> None:
+    # Enrollment is needed before the first treatment, not before booking.
+    (row,) = parse("patient,protocol,start,rems_enrolled\nP-004,esketamine,2026-12-14,2026-12-10\n")
+    assert row.rems_enrolled == date(2026, 12, 10)
+    assert problems(
+        "patient,protocol,start,rems_enrolled\nP-004,esketamine,2026-12-14,2028-01-01\n"
+    ) == (
+        "roster.csv: 1 problem, nothing was booked:\n"
+        "  line 2, column 4: rems_enrolled 2028-01-01 is more than 366 days after today "
+        "(2026-12-01)"
+    )
