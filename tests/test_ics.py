@@ -379,6 +379,18 @@ def test_any_patient_code_and_clinic_text_round_trip_through_every_reader(
             assert first["alarms"][0]["description"] == printable
 
 
+def test_a_typed_backslash_n_reads_back_as_written_not_as_a_newline() -> None:
+    # icalendar's own escaping turns a literal backslash-N into a newline (found by the
+    # round-trip property above).
+    course = plan("iv", date(2026, 3, 16), "UTC", sessions=1)
+    clinic = ClinicConfig(name="A\\Nb", location="Room \\N 1", alarm_text="x\\N;")
+    (reading,) = read_agreed(course_calendar(course, clinic, stamp=STAMP))
+    first = reading["events"][0]
+    assert first["location"] == "Room \\N 1"
+    assert first["alarms"][0]["description"] == "x\\N;"
+    assert reading["name"] == "P-001 · IV ketamine · A\\Nb"
+
+
 def test_control_characters_that_icalendar_cannot_hold_are_replaced_not_written() -> None:
     course = plan("iv", date(2026, 3, 16), "UTC", sessions=1)
     clinic = ClinicConfig(location="Room\x00 1\x1b[31m\x7f")

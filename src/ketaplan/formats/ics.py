@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from ketaplan import __version__
@@ -92,7 +93,7 @@ class CalendarEvent:
 def calendar_bytes(name: str, events: Iterable[CalendarEvent], *, stamp: datetime) -> bytes:
     """A whole VCALENDAR as bytes (UTF-8, CRLF, folded at 75 octets), events in the order
     given. `name` becomes X-WR-CALNAME and NAME; `stamp` (aware) every DTSTAMP."""
-    from icalendar import Calendar, vText
+    from icalendar import Calendar
 
     if stamp.tzinfo is None or stamp.utcoffset() is None:
         raise ValueError("the calendar stamp must be timezone-aware")
@@ -101,17 +102,35 @@ def calendar_bytes(name: str, events: Iterable[CalendarEvent], *, stamp: datetim
     calendar.add("version", "2.0")
     calendar.add("prodid", PRODID)
     calendar.add("method", "PUBLISH")
-    # vText explicitly: icalendar 7 types these two as "unknown" and would not escape them.
-    calendar.add("x-wr-calname", vText(_text(name)))
-    calendar.add("name", vText(_text(name)))
+    # Text explicitly: icalendar 7 types these two as "unknown" and would not escape them.
+    calendar.add("x-wr-calname", _text(name))
+    calendar.add("name", _text(name))
     for event in events:
         calendar.add_component(_vevent(event, utc_stamp))
     data: bytes = calendar.to_ical()
     return data
 
 
-def _text(value: str) -> str:
-    return _CONTROL.sub("\ufffd", value)
+def _text(value: str) -> Any:
+    """A TEXT value, control characters replaced (see `_text_type`)."""
+    return _text_type()(_CONTROL.sub("\ufffd", value))
+
+
+@cache
+def _text_type() -> Any:
+    """vText escaped by RFC 5545 3.3.11 alone: backslash, semicolon, comma and newline.
+    icalendar's own escaping first turns a typed backslash-N into a newline, so a clinic
+    name holding one would not read back as written. Made once, on the first export:
+    icalendar loads only for exports."""
+    from icalendar import vText
+
+    class Text(vText):
+        def to_ical(self) -> bytes:
+            text = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+            return text.encode(self.encoding)
+
+    return Text
 
 
 def _vevent(event: CalendarEvent, stamp: datetime) -> Any:
