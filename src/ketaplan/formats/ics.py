@@ -128,7 +128,7 @@ def _text_type() -> Any:
         def to_ical(self) -> bytes:
             text = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
             text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
-            return text.encode(self.encoding)
+            return text.encode("utf-8")
 
     return Text
 
