@@ -24,6 +24,7 @@ COMMAND_MODULES = {
     "agenda": "ketaplan.cli.agenda",
     "export": "ketaplan.cli.export",
     "rems": "ketaplan.cli.rems",
+    "handout": "ketaplan.cli.handout",
 }
 
 # How the command line names the planner's concepts (see `RequestError`).

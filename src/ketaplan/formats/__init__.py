@@ -1,2 +1,3 @@
 """What ketaplan reads and writes: calendar files, rosters, protocol and config files,
-the documented JSON and CSV shapes, and atomic file writes."""
+the documented JSON and CSV shapes, the patient's printed handout, and atomic file
+writes."""

@@ -16,7 +16,13 @@ from types import MappingProxyType
 from ketaplan.errors import UsageError
 from ketaplan.formats.files import read_toml
 from ketaplan.model.calendar import MON_TO_FRI, Closure
-from ketaplan.model.clinic import DEFAULT_ALARM_TEXT, DEFAULT_HOURS, REMS_PROGRAMS, ClinicConfig
+from ketaplan.model.clinic import (
+    DEFAULT_ALARM_TEXT,
+    DEFAULT_HOURS,
+    PAPERS,
+    REMS_PROGRAMS,
+    ClinicConfig,
+)
 from ketaplan.parsing import (
     WEEKDAYS,
     parse_blood_pressure,
@@ -115,6 +121,30 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "90",
         "a screening older than this on the course's start counts as none",
         (1, 3650),
+    ),
+    ConfigKey(
+        "clinic", "phone", "string", '""', "the clinic's phone number, on the patient's handout"
+    ),
+    ConfigKey(
+        "clinic",
+        "contact",
+        "string",
+        '""',
+        "whom a patient calls with a question, on the handout; empty: the phone",
+    ),
+    ConfigKey(
+        "clinic",
+        "language",
+        '"en", "de" or FILE.toml',
+        '"en"',
+        "the handout's language, or a clinic's own catalogue (relative to this file)",
+    ),
+    ConfigKey(
+        "clinic",
+        "paper",
+        '"a4" or "letter"',
+        "",
+        "the handout's paper; unset: letter in the US, Canada, Mexico..., else a4",
     ),
     ConfigKey(
         "calendar",
@@ -292,6 +322,10 @@ def _from_dict(data: Mapping[str, object], path: Path) -> ClinicConfig:
         fasting_liquids_hours=liquids,
         crisis_line=_str(patient.get("crisis_line", ""), "patient.crisis_line").strip(),
         rems_program=program if isinstance(program, str) else None,
+        phone=_line(clinic.get("phone", ""), "clinic.phone"),
+        contact=_line(clinic.get("contact", ""), "clinic.contact"),
+        language=_language(clinic.get("language", base.language), path),
+        paper=_paper(clinic.get("paper")),
         source=path,
     )
 
@@ -305,6 +339,34 @@ def _str(value: object, key: str) -> str:
     if not isinstance(value, str):
         raise UsageError(f"{key} must be a string, got {value!r}")
     return value
+
+
+def _line(value: object, key: str) -> str:
+    """One line of text for a printed page: no newline or control character."""
+    text = _str(value, key)
+    if any(not ch.isprintable() for ch in text):
+        raise UsageError(f"{key} must be one line of text")
+    return text.strip()
+
+
+def _language(value: object, config_path: Path) -> str:
+    """A catalogue name (`en`), or a clinic's own FILE.toml, relative to the config."""
+    text = _str(value, "clinic.language").strip()
+    if text.endswith(".toml"):
+        file = Path(text).expanduser()
+        return str(file if file.is_absolute() else config_path.parent / file)
+    if not text.isascii() or not text.replace("-", "").isalpha() or not 2 <= len(text) <= 8:
+        raise UsageError(f"clinic.language must be a language code like en or de, got {text!r}")
+    return text.lower()
+
+
+def _paper(value: object) -> str | None:
+    if value is None:
+        return None
+    text = _str(value, "clinic.paper").strip().lower()
+    if text not in PAPERS:
+        raise UsageError(f"clinic.paper must be a4 or letter, got {value!r}")
+    return text
 
 
 def _int(value: object, key: str) -> int:

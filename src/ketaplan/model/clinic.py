@@ -18,6 +18,7 @@ DEFAULT_ALARM_TEXT = "Ketamine appointment tomorrow: arrange a driver home."
 # A screening older than this many days at the course's start counts as none.
 DEFAULT_SCREENING_VALID_DAYS = 90
 REMS_PROGRAMS = ("us-spravato", "none")
+PAPERS = ("a4", "letter")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ class ClinicConfig:
         fasting_liquids_hours: clear liquids until this many hours before.
         crisis_line: the clinic's crisis line, in patient calendars; "" for none given.
         rems_program: `us-spravato` or `none`; None to follow the zone (on for US zones).
+        phone: the clinic's phone number, on the patient's handout.
+        contact: whom a patient calls with a question (the handout); "" for the phone.
+        language: the patient handout's language: a catalogue shipped with ketaplan
+            (en, de) or a clinic's own catalogue FILE.toml.
+        paper: a4 or letter for the handout; None to choose from the clinic's country.
         source: the file this came from, or None for built-in defaults.
     """
 
@@ -79,4 +85,8 @@ class ClinicConfig:
     fasting_liquids_hours: int = 2
     crisis_line: str = ""
     rems_program: str | None = None
+    phone: str = ""
+    contact: str = ""
+    language: str = "en"
+    paper: str | None = None
     source: Path | None = None

@@ -1,0 +1,149 @@
+"""`ketaplan handout`: the patient's printed handout of the booked course, as a PDF
+and/or a self-contained HTML page."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ketaplan.cli.app import app
+from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.common import ConfigOpt, check_patient, clinic_zone, load_clinic
+from ketaplan.config import PAPERS
+from ketaplan.errors import BookError, OutputError, UsageError
+from ketaplan.parsing import parse_zone
+
+HTML_MARK = b'<meta name="generator" content="ketaplan '
+
+
+@app.command()
+def handout(
+    patient: Annotated[
+        str,
+        typer.Option("--patient", metavar="CODE", help="The patient's code, e.g. P-001."),
+    ],
+    pdf: Annotated[
+        Path | None,
+        typer.Option("--pdf", metavar="FILE", help="Write the handout as a PDF.", dir_okay=False),
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Write it as one self-contained HTML page.",
+            dir_okay=False,
+        ),
+    ] = None,
+    paper: Annotated[
+        str | None,
+        typer.Option(
+            "--paper",
+            metavar="SIZE",
+            help="a4 or letter (default: clinic.paper, else letter in the US, Canada and "
+            "Mexico, else a4).",
+            show_default=False,
+        ),
+    ] = None,
+    book_option: BookOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Print the patient's handout: the clinic, the patient's code and a blank line for the
+    name, every session of the booked course as month calendars and as a list (with its
+    status), the route's preparation and aftercare, who to call, the crisis line, and what
+    to do when a visit must move.
+
+    The language is clinic.language in ketaplan.toml (en, de, or a FILE.toml of the
+    clinic's own). Printing again after a change gives the new dates and the new
+    "updated on" date. An existing file is replaced only when ketaplan wrote it.
+
+    Example: ketaplan handout --patient P-001 --pdf P-001.pdf --html P-001.html
+    """
+    if pdf is None and html is None:
+        raise UsageError("give --pdf FILE or --html FILE, or both")
+    if paper is not None and paper.lower() not in PAPERS:
+        raise UsageError(f"--paper {paper!r} is not one of {', '.join(PAPERS)}")
+    code = check_patient(patient)
+    clinic = load_clinic(config)
+    zone = clinic_zone(None, clinic)
+    # Catalogue and renderer are this command's own: loaded only when it runs.
+    from ketaplan.formats.handout import default_paper, handout_from_book, handout_html
+    from ketaplan.formats.handout.catalogue import load_catalogue
+
+    texts = load_catalogue(clinic.language)
+    targets = [(path, kind) for path, kind in ((pdf, "pdf"), (html, "html")) if path]
+    for path, kind in targets:
+        _check_target(path, kind)
+    with opened_book(book_option, clinic, create=False) as clinic_book:
+        course = clinic_book.active_course(code)
+        if course is None:
+            raise BookError(
+                f"{code} has no booked course in the book {clinic_book.location}; "
+                f"book one with `ketaplan book --patient {code} ...`"
+            )
+        sessions = clinic_book.course_sessions(course.id)
+    from ketaplan.ics import stamp_from_epoch
+
+    # The one clock, pinned by SOURCE_DATE_EPOCH as for calendar files.
+    now = stamp_from_epoch(os.environ.get("SOURCE_DATE_EPOCH"), datetime.now(UTC))
+    updated = now.astimezone(parse_zone(zone)).date()
+    chosen = paper.lower() if paper else default_paper(clinic, zone)
+    sheet = handout_from_book(course, sessions, clinic, updated=updated, paper=chosen)
+    page = handout_html(sheet, texts)
+    outputs: list[tuple[Path, bytes]] = []
+    if pdf is not None:
+        from ketaplan.formats.handout.pdf import html_to_pdf
+
+        outputs.append((pdf, html_to_pdf(page)))
+    if html is not None:
+        outputs.append((html, page.encode("utf-8")))
+    from ketaplan.files import write_atomic
+
+    for path, data in outputs:
+        write_atomic(path, data)
+    live = sum(v.status != "cancelled" for v in sheet.visits)
+    months = sheet.months()
+    span = (
+        f"{_month(months[0])} to {_month(months[-1])}"
+        if len(months) > 1
+        else _month(months[0])
+        if months
+        else "no sessions"
+    )
+    written = " and ".join(str(path) for path, _ in outputs)
+    sys.stdout.write(
+        f"Wrote the handout of {code} ({live} sessions, {span}; {chosen.upper()}, "
+        f"{texts.language}) to {written}\n"
+    )
+
+
+def _month(month: tuple[int, int]) -> str:
+    return f"{month[0]}-{month[1]:02d}"
+
+
+def _check_target(path: Path, kind: str) -> None:
+    """Refuse, before anything is printed, to replace a file ketaplan did not write."""
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a directory")
+    if not path.exists():
+        return
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if kind == "pdf":
+        from ketaplan.formats.handout.pdf import written_by_ketaplan
+
+        ours = written_by_ketaplan(data)
+    else:
+        ours = HTML_MARK in data[:4096]
+    if not ours:
+        raise OutputError(
+            f"{path} exists and ketaplan did not write it; not replaced: "
+            "choose another file name or move that file away"
+        )

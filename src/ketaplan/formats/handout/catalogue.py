@@ -1,0 +1,156 @@
+"""The handout's texts, one TOML catalogue per language (`en.toml`, `de.toml` beside this
+module, or a clinic's own file), checked against the English one so that a missing or
+misspelt key is refused by name instead of printing a blank on a patient's page."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ketaplan.errors import UsageError
+from ketaplan.guidance import GUIDANCE, Guidance
+
+# Lists of names and how many each must have.
+_LISTS = {
+    "weekdays": 7,
+    "weekdays_short": 7,
+    "weekdays_grid": 7,
+    "months": 12,
+    "months_short": 12,
+}
+_TABLES = ("routes", "phases", "status")
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """One language's texts.
+
+    Attributes:
+        language: the language code the page declares (`<html lang>`).
+        texts: every plain text by key; `{placeholders}` are filled by the renderer.
+        lists: the names of weekdays and months, Monday and January first.
+        tables: route titles, phase names and session statuses by ketaplan's own name.
+        guidance: preparation and aftercare by route, as in the calendar files.
+    """
+
+    language: str
+    texts: Mapping[str, str]
+    lists: Mapping[str, tuple[str, ...]]
+    tables: Mapping[str, Mapping[str, str]]
+    guidance: Mapping[str, Guidance]
+
+    def __getitem__(self, key: str) -> str:
+        return self.texts[key]
+
+    def name(self, table: str, key: str) -> str:
+        """A route, phase or status in this language; a name the catalogue does not know
+        (a clinic protocol's own phase) is shown as it is."""
+        return self.tables[table].get(key, key)
+
+
+def available() -> list[str]:
+    """The catalogues shipped with ketaplan."""
+    folder = resources.files(__package__)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_catalogue(language: str) -> Catalogue:
+    """The catalogue of a shipped language code, or of a clinic's own FILE.toml."""
+    if language.endswith(".toml"):
+        path = Path(language)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the handout texts {path}: {_why(exc)}") from None
+        where = str(path)
+    else:
+        if language not in available():
+            raise UsageError(
+                f"clinic.language {language!r}: ketaplan has handout texts for "
+                f"{', '.join(available())}; a clinic adds a language as a FILE.toml"
+            )
+        text = _shipped(language)
+        where = f"{language}.toml"
+    reference = tomllib.loads(_shipped("en"))
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{where}: not valid TOML: {exc}") from None
+    try:
+        return _catalogue(data, reference)
+    except UsageError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+
+
+def _shipped(language: str) -> str:
+    return (resources.files(__package__) / f"{language}.toml").read_text(encoding="utf-8")
+
+
+def _why(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _catalogue(data: Mapping[str, Any], reference: Mapping[str, Any]) -> Catalogue:
+    missing = sorted(set(reference) - set(data))
+    if missing:
+        raise UsageError(f"missing key {missing[0]} (every key of en.toml is needed)")
+    unknown = sorted(set(data) - set(reference) - {"guidance"})
+    if unknown:
+        raise UsageError(f"unknown key {unknown[0]}")
+    texts: dict[str, str] = {}
+    lists: dict[str, tuple[str, ...]] = {}
+    tables: dict[str, dict[str, str]] = {}
+    for key, value in data.items():
+        if key in _LISTS:
+            if (
+                not isinstance(value, list)
+                or len(value) != _LISTS[key]
+                or not all(isinstance(v, str) for v in value)
+            ):
+                raise UsageError(f"{key} must be a list of {_LISTS[key]} names")
+            lists[key] = tuple(value)
+        elif key in _TABLES:
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise UsageError(f"[{key}] must be a table of texts")
+            tables[key] = dict(value)
+        elif key != "guidance":
+            if not isinstance(value, str):
+                raise UsageError(f"{key} must be a text")
+            texts[key] = value
+    return Catalogue(
+        language=texts["language"],
+        texts=texts,
+        lists=lists,
+        tables=tables,
+        guidance=_guidance(data.get("guidance"), english=data["language"] == "en"),
+    )
+
+
+def _guidance(value: object, *, english: bool) -> dict[str, Guidance]:
+    """English uses the calendar files' own texts; another language translates them."""
+    if value is None and english:
+        return {route: text for route, text in GUIDANCE.items()}
+    if not isinstance(value, dict):
+        raise UsageError("[guidance] is needed: each route's preparation and aftercare")
+    guidance: dict[str, Guidance] = {}
+    for route, original in GUIDANCE.items():
+        table = value.get(route)
+        if not isinstance(table, dict):
+            raise UsageError(f"[guidance.{route}] is missing")
+        parts: dict[str, tuple[str, ...]] = {}
+        for part in ("preparation", "aftercare", "reminder"):
+            lines = table.get(part, [])
+            if not isinstance(lines, list) or not all(isinstance(s, str) for s in lines):
+                raise UsageError(f"guidance.{route}.{part} must be a list of texts")
+            if len(lines) != len(getattr(original, part)):
+                raise UsageError(
+                    f"guidance.{route}.{part} has {len(lines)} lines; the English text has "
+                    f"{len(getattr(original, part))}"
+                )
+            parts[part] = tuple(lines)
+        guidance[route] = Guidance(**parts)
+    return guidance
