@@ -133,7 +133,7 @@ def _catalogue(data: Mapping[str, Any], reference: Mapping[str, Any]) -> Catalog
 def _guidance(value: object, *, english: bool) -> dict[str, Guidance]:
     """English uses the calendar files' own texts; another language translates them."""
     if value is None and english:
-        return {route: text for route, text in GUIDANCE.items()}
+        return dict(GUIDANCE.items())
     if not isinstance(value, dict):
         raise UsageError("[guidance] is needed: each route's preparation and aftercare")
     guidance: dict[str, Guidance] = {}
