@@ -61,6 +61,22 @@ def agenda_range(
 
 @app.command()
 def agenda(
+    when: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[DATE]",
+            help="With --month: a date or YYYY-MM in the month (default: this month).",
+            show_default=False,
+        ),
+    ] = None,
+    month: Annotated[
+        bool,
+        typer.Option(
+            "--month",
+            help="The month as a calendar grid: each day's sessions and chair use, closed "
+            "days with their reason (--format json or csv: the figures by day).",
+        ),
+    ] = False,
     day: Annotated[
         str | None,
         typer.Option(
@@ -98,8 +114,19 @@ def agenda(
     course and the route's staff checklist. A contraindication screened after booking is
     flagged under every session still to come, with or without --detail.
 
+    --month [DATE] shows the month holding DATE as a calendar grid instead.
+
     Example: ketaplan agenda --week 2026-12-07
+
+    Example: ketaplan agenda --month 2026-12
     """
+    if month or when:
+        if not month or day or week or first or last or detail:
+            raise UsageError("a DATE argument goes with --month alone: agenda --month [DATE]")
+        from ketaplan.cli.agenda_month import month_agenda
+
+        month_agenda(when, fmt, book_option, config)
+        return
     check_format(fmt)
     if detail and fmt == "csv":
         raise UsageError("--detail is for --format table or json; csv keeps its columns")
