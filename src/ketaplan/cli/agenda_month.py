@@ -9,6 +9,7 @@ from pathlib import Path
 from ketaplan.cli.bookfile import day_bounds, opened_book
 from ketaplan.cli.common import check_format, clinic_calendar, clinic_zone, load_clinic, today_in
 from ketaplan.cli.render import plural, write_csv
+from ketaplan.errors import UsageError
 from ketaplan.parsing import parse_date
 
 MONTH_FIELDS = ("date", "open", "closed_reason", "sessions", "cancelled", "chair_utilization")
@@ -23,6 +24,8 @@ def month_agenda(when: str | None, fmt: str, book_option: str | None, config: Pa
     from ketaplan.month import month_bounds, month_figures
 
     if when and re.fullmatch(r"\d{4}-\d{2}", when.strip()):
+        if not 1 <= int(when.strip()[5:]) <= 12:
+            raise UsageError(f"--month {when!r} is not a month; use YYYY-MM or a date")
         anchor = parse_date(f"{when.strip()}-01", what="--month", today=today)
     else:
         anchor = parse_date(when, what="--month", today=today) if when else today
