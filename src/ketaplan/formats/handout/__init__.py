@@ -289,7 +289,7 @@ class _Page:
             parts = [visits[:half], visits[half:]]
         else:
             parts = [visits]
-        tables = "\n".join(self.list_table(part) for part in parts)
+        tables = "\n".join(f"<div>{self.list_table(part)}</div>" for part in parts)
         columns = " two" if len(parts) == 2 else ""
         return (
             f'<section class="listing">\n<h2>{self.text("list_heading")}</h2>\n'
@@ -385,8 +385,10 @@ _PAPER = {"a4": "A4", "letter": "letter"}
 
 
 def _css(paper: str) -> str:
-    """Print-first styles; one sans-serif font the PDF embeds (DejaVu Sans where the
-    system has it). Marks differ in shape, not only colour, so a grey printer keeps them."""
+    """Print-first styles, laid out with CSS tables and inline blocks (WeasyPrint lays
+    out flex boxes several times over: twice the time for this page); one sans-serif font
+    the PDF embeds (DejaVu Sans where the system has it). Marks differ in shape, not only
+    in colour, so a grey printer keeps them."""
     return f"""@page {{ size: {_PAPER[paper]}; margin: 12mm 13mm; }}
 * {{ box-sizing: border-box; }}
 html {{ font-family: "DejaVu Sans", Verdana, Arial, sans-serif; font-size: 9.5pt;
@@ -394,18 +396,20 @@ html {{ font-family: "DejaVu Sans", Verdana, Arial, sans-serif; font-size: 9.5pt
 body {{ margin: 0; line-height: 1.3; }}
 @media screen {{ body {{ max-width: 190mm; margin: 1.5em auto; padding: 0 1em; }} }}
 p {{ margin: 0 0 1mm; }}
-header {{ display: flex; justify-content: space-between; gap: 6mm;
-  border-bottom: 0.4mm solid #000; padding-bottom: 2mm; }}
+header {{ display: table; width: 100%; border-bottom: 0.4mm solid #000;
+  padding-bottom: 2mm; }}
+header > div {{ display: table-cell; vertical-align: top; }}
 .clinic {{ font-size: 12pt; font-weight: bold; }}
-.patient {{ min-width: 70mm; }}
+.patient {{ width: 72mm; }}
 .code {{ font-size: 11pt; }}
 .name {{ border-bottom: 0.3mm solid #000; padding-top: 4mm; }}
 h1 {{ font-size: 15pt; margin: 3mm 0 0.5mm; }}
 h2 {{ font-size: 10.5pt; margin: 3mm 0 1mm; }}
 .course {{ font-size: 10pt; }}
-.months {{ display: flex; flex-wrap: wrap; gap: 3mm 4mm; }}
+.months {{ margin-right: -4mm; }}
 table {{ border-collapse: collapse; }}
-.month {{ width: 41mm; font-size: 8pt; text-align: center; break-inside: avoid; }}
+.month {{ display: inline-table; vertical-align: top; width: 41mm; margin: 0 4mm 3mm 0;
+  font-size: 8pt; text-align: center; break-inside: avoid; }}
 .month caption {{ font-weight: bold; font-size: 8.5pt; text-align: left; padding-bottom: 0.5mm; }}
 .month th {{ font-weight: normal; color: #444; font-size: 7pt; }}
 .month td {{ height: 5.2mm; padding: 0; }}
@@ -417,8 +421,10 @@ table {{ border-collapse: collapse; }}
   text-decoration: line-through; }}
 .legend {{ margin-top: 2mm; font-size: 8.5pt; }}
 .legend .mark {{ font-size: 7.5pt; margin-left: 3mm; }}
-.lists {{ display: flex; gap: 5mm; }}
-.lists > table {{ flex: 1; }}
+.lists.two {{ display: table; width: 100%; }}
+.lists.two > div {{ display: table-cell; width: 50%; vertical-align: top; }}
+.lists.two > div + div {{ padding-left: 5mm; }}
+.lists > div > table {{ width: 100%; }}
 .list {{ font-size: 8.5pt; }}
 .list th {{ text-align: left; border-bottom: 0.3mm solid #000; padding: 0.5mm 1.5mm; }}
 .list td {{ padding: 0.5mm 1.5mm; border-bottom: 0.1mm solid #bbb; white-space: nowrap; }}
@@ -427,11 +433,13 @@ table {{ border-collapse: collapse; }}
 .cancelled td {{ color: #555; }}
 .cancelled .date {{ text-decoration: line-through; }}
 .cancelled .status {{ font-weight: bold; color: #000; }}
-.guidance {{ display: flex; gap: 6mm; break-inside: avoid; }}
-.guidance > div {{ flex: 1; }}
+.guidance, .contacts {{ display: table; width: 100%; break-inside: avoid;
+  border-spacing: 0; }}
+.guidance > div, .contacts > div {{ display: table-cell; vertical-align: top; }}
+.guidance > div + div, .contacts > div + div {{ padding-left: 6mm; }}
 ul {{ margin: 0; padding-left: 4.5mm; }}
-.contacts {{ display: flex; gap: 6mm; break-inside: avoid; }}
-.contacts > div {{ flex: 1; }}
-.crisis {{ border: 0.5mm solid #000; padding: 0 3mm 2mm; }}
+.contacts > div {{ width: 50%; }}
+.contacts > div:first-child {{ padding-right: 6mm; }}
+.contacts > div.crisis {{ border: 0.5mm solid #000; padding: 0 3mm 2mm; }}
 .footer {{ margin-top: 4mm; font-size: 7.5pt; color: #333; }}
 """
