@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
+from ketaplan.errors import OutputError
 from ketaplan.formats.handout import Handout, Visit, handout_html
 from ketaplan.formats.handout.catalogue import available, load_catalogue
+from ketaplan.formats.handout.pdf import html_to_pdf
 from ketaplan.guidance import GUIDANCE
 from tests.clirun import Result, run
 
@@ -93,7 +95,7 @@ def test_the_pdf_holds_every_session_date_time_and_the_aftercare(
 ) -> None:
     book(capsys, "P-001", "--start", "2030-01-07", "--maintenance-sessions", "3")
     result = run(capsys, "handout", "--patient", "P-001", "--pdf", "P-001.pdf")
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.out) == (0, "")
     laid_out = pdf_text(tmp_path / "P-001.pdf", layout=True)
     text = pdf_text(tmp_path / "P-001.pdf")
     starts = sessions_of(capsys, "P-001")
@@ -172,7 +174,7 @@ def test_the_html_page_is_valid_and_requests_nothing(
         capsys, "P-001", "--start", "2030-01-07", "--maintenance-sessions", "2", "--lozenges", "3d"
     )
     result = run(capsys, "handout", "--patient", "P-001", "--html", "P-001.html")
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.out) == (0, "")
     page = (tmp_path / "P-001.html").read_text(encoding="utf-8")
     checked = validate_html(tmp_path / "P-001.html")
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -331,7 +333,7 @@ def test_a_us_clinic_prints_on_letter(capsys: pytest.CaptureFixture[str], tmp_pa
     )
     book(capsys, "P-001", "--start", "2030-01-07", "--maintenance-sessions", "1")
     result = run(capsys, "handout", "--patient", "P-001", "--html", "us.html")
-    assert result.out == (
+    assert result.err == (
         "Wrote the handout of P-001 (7 sessions, 2030-01 to 2030-02; LETTER, en) to us.html\n"
     )
     assert "size: letter" in (tmp_path / "us.html").read_text("utf-8")
@@ -345,9 +347,56 @@ def test_the_command_says_what_it_wrote(capsys: pytest.CaptureFixture[str]) -> N
     result = run(capsys, "handout", "--patient", "P-001", "--pdf", "h.pdf", "--html", "h.html")
     assert result == Result(
         0,
-        "Wrote the handout of P-001 (9 sessions, 2030-01 to 2030-03; A4, en) to h.pdf and h.html\n",
         "",
+        "Wrote the handout of P-001 (9 sessions, 2030-01 to 2030-03; A4, en) to h.pdf and h.html\n",
     )
+
+
+def test_the_html_can_go_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    book(capsys, "P-001", "--start", "2030-01-07", "--maintenance-sessions", "1")
+    result = run(capsys, "handout", "--patient", "P-001", "--html", "-")
+    assert result.code == 0
+    assert result.out.startswith("<!DOCTYPE html>\n")
+    assert result.out.endswith("</html>\n")
+    assert result.err.endswith("to -\n")
+    both = run(capsys, "handout", "--patient", "P-001", "--html", "-", "--pdf", "-")
+    assert both == Result(2, "", "Error: only one of --pdf and --html can go to stdout (-)\n")
+
+
+def test_printing_never_fetches_a_url() -> None:
+    """Were a URL ever to slip into the page, WeasyPrint must not request it: a real
+    server on the loopback counts the requests it gets."""
+    import http.server
+    import threading
+    import urllib.error
+    import urllib.request
+
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/logo.png"
+        page = f'<!DOCTYPE html><title>x</title><img src="{url}" alt="logo">'
+        with pytest.raises(OutputError, match="it must be self-contained"):
+            html_to_pdf(page)
+        assert requests == []
+        # The server does answer: a plain request reaches it.
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(url, timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert requests == ["/logo.png"]
 
 
 @pytest.mark.parametrize(
@@ -431,7 +480,7 @@ def test_a_handout_ketaplan_wrote_is_replaced(
     book(capsys, "P-001", "--start", "2030-01-07", "--maintenance-sessions", "1")
     for _ in range(2):
         result = run(capsys, "handout", "--patient", "P-001", "--pdf", "h.pdf", "--html", "h.html")
-        assert (result.code, result.err) == (0, "")
+        assert (result.code, result.out) == (0, "")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("h.", ".h."))) == [
         "h.html",
         "h.pdf",

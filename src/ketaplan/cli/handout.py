@@ -29,14 +29,19 @@ def handout(
     ],
     pdf: Annotated[
         Path | None,
-        typer.Option("--pdf", metavar="FILE", help="Write the handout as a PDF.", dir_okay=False),
+        typer.Option(
+            "--pdf",
+            metavar="FILE",
+            help="Write the handout as a PDF; - for stdout.",
+            dir_okay=False,
+        ),
     ] = None,
     html: Annotated[
         Path | None,
         typer.Option(
             "--html",
             metavar="FILE",
-            help="Write it as one self-contained HTML page.",
+            help="Write it as one self-contained HTML page; - for stdout.",
             dir_okay=False,
         ),
     ] = None,
@@ -66,6 +71,8 @@ def handout(
     """
     if pdf is None and html is None:
         raise UsageError("give --pdf FILE or --html FILE, or both")
+    if str(pdf) == str(html) == "-":
+        raise UsageError("only one of --pdf and --html can go to stdout (-)")
     if paper is not None and paper.lower() not in PAPERS:
         raise UsageError(f"--paper {paper!r} is not one of {', '.join(PAPERS)}")
     code = check_patient(patient)
@@ -116,7 +123,8 @@ def handout(
         else "no sessions"
     )
     written = " and ".join(str(path) for path, _ in outputs)
-    sys.stdout.write(
+    # On stderr, as for calendar files: stdout may be the handout itself (-).
+    sys.stderr.write(
         f"Wrote the handout of {code} ({live} sessions, {span}; {chosen.upper()}, "
         f"{texts.language}) to {written}\n"
     )
@@ -128,6 +136,8 @@ def _month(month: tuple[int, int]) -> str:
 
 def _check_target(path: Path, kind: str) -> None:
     """Refuse, before anything is printed, to replace a file ketaplan did not write."""
+    if str(path) == "-":
+        return
     if path.is_dir():
         raise OutputError(f"cannot write {path}: it is a directory")
     if not path.exists():

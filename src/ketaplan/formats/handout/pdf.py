@@ -4,20 +4,32 @@ plus Debian's Pango, and no browser to install."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ketaplan.errors import OutputError
 
 
-def _no_fetch(url: str, *args: object, **kwargs: object) -> dict[str, object]:
-    # The page names no URL; if one ever slipped in, printing must not go and fetch it.
-    raise OutputError(f"the handout tried to load {url!r}; it must be self-contained")
-
-
 def html_to_pdf(html: str) -> bytes:
+    """The page as PDF. Printing fetches nothing: the page names no URL, and if one ever
+    slipped in, the fetcher refuses it and the handout is not written."""
     # WeasyPrint loads Pango, cffi and fontTools (about 0.3 s): only this command needs it.
     import weasyprint
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-    document = weasyprint.HTML(string=html, url_fetcher=_no_fetch)
-    data: bytes | None = document.write_pdf()
+    class NoFetching(URLFetcher):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(fail_on_errors=True)
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            raise OutputError(url)
+
+    try:
+        data: bytes | None = weasyprint.HTML(string=html, url_fetcher=NoFetching()).write_pdf()
+    except FatalURLFetchingError as exc:
+        raise OutputError(
+            f"the handout asked for {exc.__cause__}; it must be self-contained, so no PDF "
+            "was written"
+        ) from None
     if data is None:  # only with a target does write_pdf return nothing
         raise OutputError("WeasyPrint returned no PDF")
     return data
