@@ -348,8 +348,12 @@ class _Page:
 
     def contacts(self) -> str:
         h = self.h
-        call = h.contact or h.phone
-        ask = self.text("contact_phone", phone=call) if call else self.text("contact_none")
+        if h.contact:
+            ask = self.text("contact_named", contact=h.contact)
+        elif h.phone:
+            ask = self.text("contact_phone", phone=h.phone)
+        else:
+            ask = self.text("contact_none")
         crisis = [f"<p><strong>{self.text('crisis_line', crisis_line=h.crisis_line)}</strong></p>"]
         if not h.crisis_line:
             crisis = []
