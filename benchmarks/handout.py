@@ -5,7 +5,7 @@ book in a temporary folder, then times `ketaplan handout --patient ... --pdf FIL
 new process each run (import, book read, layout, PDF), and prints the median wall time
 and the median CPU time of that process (which a busy shared machine inflates less).
 
-    python benchmarks/handout.py [--runs 11]
+    .venv/bin/python benchmarks/handout.py [--runs 11]
 """
 
 from __future__ import annotations
@@ -21,6 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
+try:
+    import ketaplan  # noqa: F401
+except ModuleNotFoundError:  # outside the venv: one clear line instead of a traceback
+    sys.exit(
+        f"Error: ketaplan is not installed for {sys.executable}; run the benchmark with "
+        f"the venv's python: .venv/bin/python benchmarks/{Path(__file__).name}"
+    )
+
 CLINIC = """[clinic]
 name = "Lakeside Ketamine Clinic"
 location = "Lakeside Clinic, 12 Harbour Road, 10115 Berlin"
@@ -33,7 +41,7 @@ require_screening = false
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=11)
     runs = parser.parse_args().runs
     script = shutil.which("ketaplan", path=os.path.dirname(sys.executable))
@@ -47,7 +55,7 @@ def main() -> None:
             subprocess.run([*ketaplan, *args], cwd=work, env=env, check=True, capture_output=True)
 
         call("book", "--patient", "P-001", "--start", "2030-01-07", "--time", "09:00")
-        call("rems", "enroll", "P-040", "--date", "2026-01-05")
+        call("rems", "enroll", "P-040", "--date", "2026-01-05")  # before any real today
         call(
             "book", "--patient", "P-040", "--protocol", "esketamine", "--start", "2030-01-07",
             "--time", "11:00", "--maintenance-sessions", "28",

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,14 +22,14 @@ from ketaplan.errors import OutputError
 from ketaplan.formats.handout import Handout, Visit, handout_html
 from ketaplan.formats.handout.catalogue import available, load_catalogue
 from ketaplan.formats.handout.pdf import html_to_pdf
-from ketaplan.guidance import GUIDANCE
+from ketaplan.safety.guidance import GUIDANCE
 from tests.clirun import Result, run
 
 GOLDEN = Path(__file__).parent / "golden"
 TESTS = Path(__file__).parent
 REFRESH = os.environ.get("KETAPLAN_REFRESH_GOLDEN") == "1"
-# 2029-12-03 12:00 UTC: the handout's "updated on" day, pinned as for calendar files.
-EPOCH = "1890993600"
+# The handout's "updated on" day: the one clock, pinned.
+NOW = datetime(2029, 12, 3, 12, 0, tzinfo=UTC)
 
 CLINIC = """[clinic]
 name = "Lakeside Ketamine Clinic"
@@ -47,7 +47,7 @@ MONTHS = "January February March April May June July August September October No
 @pytest.fixture(autouse=True)
 def _clinic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "ketaplan.toml").write_text(CLINIC, encoding="utf-8")
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.setattr("ketaplan.cli.clock.now", lambda: NOW)
 
 
 def book(capsys: pytest.CaptureFixture[str], patient: str, *args: str) -> None:
@@ -236,7 +236,7 @@ def test_printing_again_after_a_change_gives_the_new_dates(
     assert run(capsys, "handout", "--patient", "P-001", "--pdf", "h.pdf").code == 0
     assert "7 Jan 2030" in pdf_text(tmp_path / "h.pdf")
     book(capsys, "P-001", "--start", "2030-02-04", "--maintenance-sessions", "1", "--replace")
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1891080000")  # 2029-12-04 12:00 UTC
+    monkeypatch.setattr("ketaplan.cli.clock.now", lambda: NOW + timedelta(days=1))
     result = run(capsys, "handout", "--patient", "P-001", "--pdf", "h.pdf")
     assert result.code == 0
     text = " ".join(pdf_text(tmp_path / "h.pdf").split())

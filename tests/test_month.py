@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from ketaplan.booking.month import DayFigures, month_bounds, month_figures
 from ketaplan.cli.month_grid import month_grid
-from ketaplan.clinic import ClinicCalendar, Closure
-from ketaplan.config import ClinicConfig
-from ketaplan.month import DayFigures, month_bounds, month_figures
-from ketaplan.store import SessionRecord
+from ketaplan.model.calendar import ClinicCalendar, Closure
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.records import SessionRecord
 from tests.clirun import run
 
 CLINIC = """[clinic]

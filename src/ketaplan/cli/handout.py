@@ -3,22 +3,18 @@ and/or a self-contained HTML page."""
 
 from __future__ import annotations
 
-import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ketaplan.cli import clock
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import ConfigOpt, check_patient, clinic_zone, load_clinic
-from ketaplan.config import PAPERS
-from ketaplan.errors import BookError, OutputError, UsageError
-from ketaplan.parsing import parse_zone
-
-HTML_MARK = b'<meta name="generator" content="ketaplan '
+from ketaplan.errors import OutputError, UsageError
+from ketaplan.model.clinic import PAPERS
 
 
 @app.command()
@@ -78,29 +74,20 @@ def handout(
     code = check_patient(patient)
     clinic = load_clinic(config)
     zone = clinic_zone(None, clinic)
-    # Catalogue and renderer are this command's own: loaded only when it runs.
-    from ketaplan.formats.handout import default_paper, handout_from_book, handout_html
+    # The use case, catalogue and renderer are this command's own: loaded only when it runs.
+    from ketaplan.booking.handout import patient_handout
+    from ketaplan.formats.handout import default_paper, handout_html
     from ketaplan.formats.handout.catalogue import load_catalogue
 
     texts = load_catalogue(clinic.language)
     targets = [(path, kind) for path, kind in ((pdf, "pdf"), (html, "html")) if path]
     for path, kind in targets:
         _check_target(path, kind)
-    with opened_book(book_option, clinic, create=False) as clinic_book:
-        course = clinic_book.active_course(code)
-        if course is None:
-            raise BookError(
-                f"{code} has no booked course in the book {clinic_book.location}; "
-                f"book one with `ketaplan book --patient {code} ...`"
-            )
-        sessions = clinic_book.course_sessions(course.id)
-    from ketaplan.ics import stamp_from_epoch
-
-    # The one clock, pinned by SOURCE_DATE_EPOCH as for calendar files.
-    now = stamp_from_epoch(os.environ.get("SOURCE_DATE_EPOCH"), datetime.now(UTC))
-    updated = now.astimezone(parse_zone(zone)).date()
     chosen = paper.lower() if paper else default_paper(clinic, zone)
-    sheet = handout_from_book(course, sessions, clinic, updated=updated, paper=chosen)
+    with opened_book(book_option, clinic, create=False) as clinic_book:
+        sheet = patient_handout(
+            clinic_book, code, clinic, updated=clock.today_in(zone), paper=chosen
+        )
     page = handout_html(sheet, texts)
     outputs: list[tuple[Path, bytes]] = []
     if pdf is not None:
@@ -109,7 +96,7 @@ def handout(
         outputs.append((pdf, html_to_pdf(page)))
     if html is not None:
         outputs.append((html, page.encode("utf-8")))
-    from ketaplan.files import write_atomic
+    from ketaplan.formats.files import write_atomic
 
     for path, data in outputs:
         write_atomic(path, data)
@@ -151,7 +138,9 @@ def _check_target(path: Path, kind: str) -> None:
 
         ours = written_by_ketaplan(data)
     else:
-        ours = HTML_MARK in data[:4096]
+        from ketaplan.formats.handout import is_ketaplan_html
+
+        ours = is_ketaplan_html(data)
     if not ours:
         raise OutputError(
             f"{path} exists and ketaplan did not write it; not replaced: "

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from ketaplan.booking.month import CLOSED_WEEKDAY, DayFigures
 from ketaplan.cli.render import console, plural
-from ketaplan.month import CLOSED_WEEKDAY, DayFigures
 
 CELL = 9  # characters inside a cell; with its left pad and border, 10 a column
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

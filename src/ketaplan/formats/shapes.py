@@ -316,3 +316,62 @@ def screening_json(result: ScreeningResult) -> ScreeningJson:
         "answers": dict(result.screening.answers),
         "note": NOTE,
     }
+
+
+class MonthDayJson(TypedDict):
+    date: str
+    open: bool
+    closed_reason: str | None
+    sessions: int
+    cancelled: int
+    chair_utilization: float | None
+
+
+class MonthJson(TypedDict):
+    """`ketaplan agenda --month --format json`."""
+
+    month: str
+    clinic: str
+    chairs: int
+    timezone: str
+    days: list[MonthDayJson]
+
+
+# `ketaplan agenda --month --format csv`: a row per day.
+MONTH_CSV = ("date", "open", "closed_reason", "sessions", "cancelled", "chair_utilization")
+
+
+def month_day_json(
+    day: date,
+    open_: bool,
+    closed_reason: str | None,
+    sessions: int,
+    cancelled: int,
+    utilization: float | None,
+) -> MonthDayJson:
+    return {
+        "date": day.isoformat(),
+        "open": open_,
+        "closed_reason": closed_reason,
+        "sessions": sessions,
+        "cancelled": cancelled,
+        "chair_utilization": None if utilization is None else round(utilization, 4),
+    }
+
+
+def month_csv_rows(days: Iterable[MonthDayJson]) -> list[tuple[object, ...]]:
+    """`true`/`false` for open, empty cells for nothing."""
+    return [
+        tuple(
+            ("true" if v else "false") if isinstance(v, bool) else "" if v is None else v
+            for v in (
+                d["date"],
+                d["open"],
+                d["closed_reason"],
+                d["sessions"],
+                d["cancelled"],
+                d["chair_utilization"],
+            )
+        )
+        for d in days
+    ]

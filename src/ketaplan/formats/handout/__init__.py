@@ -18,10 +18,10 @@ from html import escape
 from importlib import resources
 
 from ketaplan import __version__
-from ketaplan.config import ClinicConfig
 from ketaplan.formats.handout.catalogue import Catalogue
-from ketaplan.guidance import Guidance
-from ketaplan.store import CourseRecord, SessionRecord
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.records import CourseRecord, SessionRecord
+from ketaplan.safety.guidance import Guidance
 
 GENERATOR = f"ketaplan {__version__}"
 # A list this long is set in two columns so that a long course stays on two pages.
@@ -154,6 +154,11 @@ def _zone_country(zone: str) -> str | None:
         if len(fields) >= 3 and not line.startswith("#") and fields[2] == zone:
             return fields[0]
     return None
+
+
+def is_ketaplan_html(data: bytes) -> bool:
+    """Whether an HTML file carries the handout's generator mark near its top."""
+    return b'<meta name="generator" content="ketaplan ' in data[:4096]
 
 
 # Rendering -------------------------------------------------------------------------

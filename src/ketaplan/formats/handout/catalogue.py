@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ketaplan.errors import UsageError
-from ketaplan.guidance import GUIDANCE, Guidance
+from ketaplan.safety.guidance import GUIDANCE, Guidance
 
 # Lists of names and how many each must have.
 _LISTS = {

@@ -1,6 +1,6 @@
-"""The clinic's month, day by day: how many sessions each day holds, how much of its
-chair time they use, and why a day is closed. Pure: the sessions, the calendar and the
-clinic's capacity are arguments (the agenda command reads them from the book)."""
+"""The clinic's month use case (`agenda --month`), day by day: how many sessions each
+day holds, how much of its chair time they use, and why a day is closed. `month_figures`
+is pure; `clinic_month` reads the month's sessions from the book."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from ketaplan.booking import day_utilization
-from ketaplan.clinic import ClinicCalendar
-from ketaplan.config import ClinicConfig
-from ketaplan.store import SessionRecord
+from ketaplan.booking.capacity import day_utilization
+from ketaplan.model.calendar import ClinicCalendar, day_bounds
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.records import SessionRecord
+from ketaplan.store import Book
 
 CLOSED_WEEKDAY = "closed weekday"
 
@@ -84,3 +85,30 @@ def month_figures(
         )
         day += timedelta(days=1)
     return days
+
+
+@dataclass(frozen=True)
+class ClinicMonth:
+    """The month holding a day, in the clinic's zone.
+
+    Attributes:
+        first, last: its first and last day.
+        zone: the clinic's zone.
+        days: every day of it with its figures.
+    """
+
+    first: date
+    last: date
+    zone: str
+    days: tuple[DayFigures, ...]
+
+
+def clinic_month(
+    book: Book, anchor: date, clinic: ClinicConfig, calendar: ClinicCalendar, zone: str
+) -> ClinicMonth:
+    """The figures of every day of the month holding `anchor`, from the book."""
+    first, last = month_bounds(anchor)
+    since, until = day_bounds(first, last, zone)
+    sessions = book.sessions_between(since, until, location="clinic")
+    days = month_figures(first, last, sessions, clinic, calendar, zone)
+    return ClinicMonth(first, last, zone, tuple(days))
