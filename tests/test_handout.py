@@ -311,6 +311,41 @@ def test_a_clinic_catalogue_with_a_missing_text_is_refused(
     assert not (tmp_path / "h.html").exists()
 
 
+def test_a_clinic_catalogue_with_a_misspelt_placeholder_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    en = (Path(load_catalogue.__code__.co_filename).parent / "en.toml").read_text("utf-8")
+    (tmp_path / "mine.toml").write_text(en.replace("Updated on {date}", "Updated {dat}"), "utf-8")
+    (tmp_path / "ketaplan.toml").write_text(
+        CLINIC.replace("[clinic]\n", '[clinic]\nlanguage = "mine.toml"\n'), "utf-8"
+    )
+    book(capsys, "P-001", "--start", "2030-01-07", "--maintenance-sessions", "1")
+    result = run(capsys, "handout", "--patient", "P-001", "--html", "h.html")
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        "Error: mine.toml: updated = 'Updated {dat}': a placeholder this text does not have; "
+        "it may use {date}\n"
+    )
+
+
+def test_the_clinics_own_words_are_escaped_and_the_page_stays_valid(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "ketaplan.toml").write_text(
+        CLINIC.replace(
+            '"Lakeside Ketamine Clinic"', '"Smith & Jones <Ketamine> \\"Clinic\\""'
+        ).replace('phone = "+49 30 1234 5678"', 'phone = "<b>{phone}</b>"'),
+        "utf-8",
+    )
+    book(capsys, "P-001", "--start", "2030-01-07", "--maintenance-sessions", "1")
+    assert run(capsys, "handout", "--patient", "P-001", "--html", "h.html").code == 0
+    page = (tmp_path / "h.html").read_text("utf-8")
+    assert "Smith &amp; Jones &lt;Ketamine&gt; &quot;Clinic&quot;" in page
+    assert "Call the clinic: &lt;b&gt;{phone}&lt;/b&gt;" in page
+    assert "<b>" not in page
+    assert validate_html(tmp_path / "h.html").returncode == 0
+
+
 def test_paper_follows_the_clinics_country_and_the_option(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -235,7 +235,7 @@ class _Page:
         patient = (
             f'<p>{self.text("patient_code")}: <strong class="code">{escape(h.patient)}</strong></p>'
             f'<p class="name">{self.text("name_line")}:</p>'
-            f"<p>{escape(self.text('updated', date=self.date_text(h.updated, 'date_long')))}</p>"
+            f"<p>{self.text('updated', date=self.date_text(h.updated, 'date_long'))}</p>"
         )
         return (
             '<header>\n<div class="who">' + "".join(clinic) + "</div>\n"

@@ -23,6 +23,29 @@ _LISTS = {
     "months_short": 12,
 }
 _TABLES = ("routes", "phases", "status")
+# The {placeholders} each text may use, with a sample value of the kind it gets, so that
+# a clinic's catalogue with a misspelt one is refused when it is read, not mid-print.
+_DATE = {
+    "weekday": "Monday",
+    "weekday_short": "Mon",
+    "day": 7,
+    "month": "December",
+    "month_short": "Dec",
+    "year": 2026,
+}
+_PLACEHOLDERS: dict[str, dict[str, object]] = {
+    "document_title": {"patient": "P-001"},
+    "updated": {"date": "Monday 7 December 2026"},
+    "date_long": _DATE,
+    "date_list": _DATE,
+    "month_caption": {"month": "December", "year": 2026},
+    "time": {"hour": 9, "minute": 0},
+    "course": {"title": "IV ketamine", "clinic": 6, "home": 3},
+    "course_clinic_only": {"title": "IV ketamine", "clinic": 6},
+    "contact_phone": {"phone": "+49 30 1234"},
+    "contact_named": {"contact": "the nurses"},
+    "crisis_line": {"crisis_line": "0800 111 0 111"},
+}
 
 
 @dataclass(frozen=True)
@@ -120,7 +143,7 @@ def _catalogue(data: Mapping[str, Any], reference: Mapping[str, Any]) -> Catalog
         elif key != "guidance":
             if not isinstance(value, str):
                 raise UsageError(f"{key} must be a text")
-            texts[key] = value
+            texts[key] = _checked(key, value)
     return Catalogue(
         language=texts["language"],
         texts=texts,
@@ -128,6 +151,18 @@ def _catalogue(data: Mapping[str, Any], reference: Mapping[str, Any]) -> Catalog
         tables=tables,
         guidance=_guidance(data.get("guidance"), english=data["language"] == "en"),
     )
+
+
+def _checked(key: str, text: str) -> str:
+    sample = _PLACEHOLDERS.get(key, {})
+    try:
+        text.format(**sample)
+    except (KeyError, IndexError, ValueError):
+        allowed = ", ".join("{" + name + "}" for name in sample) or "none (write { as {{)"
+        raise UsageError(
+            f"{key} = {text!r}: a placeholder this text does not have; it may use {allowed}"
+        ) from None
+    return text
 
 
 def _guidance(value: object, *, english: bool) -> dict[str, Guidance]:
