@@ -61,7 +61,9 @@ def _cell(f: DayFigures, today: date) -> Any:
         if f.sessions:
             lines.append(f"{f.sessions} sess.")
     for line in lines:
-        text.append("\n" + line[:CELL], style=style or ("dim" if not f.open else ""))
+        # Padded to the cell's width, so that the shade fills the cell, not just the words.
+        text.append("\n")
+        text.append(line[:CELL].ljust(CELL), style=style or ("dim" if not f.open else ""))
     return text
 
 
