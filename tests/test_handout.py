@@ -509,6 +509,20 @@ def test_a_file_ketaplan_did_not_write_is_never_replaced(
     assert not (tmp_path / "new.html").exists()
 
 
+def test_a_new_handout_is_readable_by_its_owner_only(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    book(capsys, "P-001", "--start", "2030-01-07", "--maintenance-sessions", "1")
+    assert (
+        run(capsys, "handout", "--patient", "P-001", "--pdf", "h.pdf", "--html", "h.html").code == 0
+    )
+    assert (tmp_path / "h.pdf").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "h.html").stat().st_mode & 0o777 == 0o600
+    (tmp_path / "h.html").chmod(0o640)  # the coordinator shares it with the team
+    assert run(capsys, "handout", "--patient", "P-001", "--html", "h.html").code == 0
+    assert (tmp_path / "h.html").stat().st_mode & 0o777 == 0o640
+
+
 def test_a_handout_ketaplan_wrote_is_replaced(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@ and/or a self-contained HTML page."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -98,8 +99,14 @@ def handout(
         outputs.append((html, page.encode("utf-8")))
     from ketaplan.formats.files import write_atomic
 
-    for path, data in outputs:
-        write_atomic(path, data)
+    # A handout is health data: a new file is readable by its owner only (umask 077); a
+    # handout printed again keeps the mode its file has.
+    umask = os.umask(0o077)
+    try:
+        for path, data in outputs:
+            write_atomic(path, data)
+    finally:
+        os.umask(umask)
     live = sum(v.status != "cancelled" for v in sheet.visits)
     months = sheet.months()
     span = (
