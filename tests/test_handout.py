@@ -469,8 +469,21 @@ def test_printing_never_fetches_a_url() -> None:
             1,
             "Error: cannot write /no/such/dir/h.pdf: the directory does not exist\n",
         ),
+        (
+            ("--patient", "P-001", "--pdf", "h.pdf", "--html", "./h.pdf"),
+            2,
+            "Error: --pdf and --html both name h.pdf; give each its own file\n",
+        ),
     ],
-    ids=["missing patient", "no output", "a name", "bad paper", "no course", "no directory"],
+    ids=[
+        "missing patient",
+        "no output",
+        "a name",
+        "bad paper",
+        "no course",
+        "no directory",
+        "one file twice",
+    ],
 )
 def test_refusals(
     capsys: pytest.CaptureFixture[str],

@@ -70,6 +70,8 @@ def handout(
         raise UsageError("give --pdf FILE or --html FILE, or both")
     if str(pdf) == str(html) == "-":
         raise UsageError("only one of --pdf and --html can go to stdout (-)")
+    if pdf is not None and html is not None and pdf.resolve() == html.resolve():
+        raise UsageError(f"--pdf and --html both name {pdf}; give each its own file")
     if paper is not None and paper.lower() not in PAPERS:
         raise UsageError(f"--paper {paper!r} is not one of {', '.join(PAPERS)}")
     code = check_patient(patient)
