@@ -22,7 +22,7 @@ from ketaplan.errors import OutputError
 from ketaplan.formats.handout import Handout, Visit, handout_html
 from ketaplan.formats.handout.catalogue import available, load_catalogue
 from ketaplan.formats.handout.pdf import html_to_pdf
-from ketaplan.safety.guidance import GUIDANCE
+from ketaplan.safety.guidance import GUIDANCE, PatientSettings, guidance
 from tests.clirun import Result, run
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -35,11 +35,13 @@ CLINIC = """[clinic]
 name = "Lakeside Ketamine Clinic"
 location = "Lakeside Clinic, 12 Harbour Road, 10115 Berlin"
 phone = "+49 30 1234 5678"
-crisis_line = "Telefonseelsorge 0800 111 0 111"
 timezone = "Europe/Berlin"
 holidays = "DE-BE"
 chairs = 2
 require_screening = false
+
+[patient]
+crisis_line = "Telefonseelsorge 0800 111 0 111"
 """
 MONTHS = "January February March April May June July August September October November December"
 
@@ -105,7 +107,10 @@ def test_the_pdf_holds_every_session_date_time_and_the_aftercare(
         rows = [" ".join(line.split()) for line in laid_out.splitlines()]
         row = next(row for row in rows if shown in row)
         assert row.endswith("booked")
-    for line in GUIDANCE["iv"].preparation + GUIDANCE["iv"].aftercare:
+    # The calendar files' texts, with this clinic's crisis line.
+    told = guidance("iv", PatientSettings(crisis_line="Telefonseelsorge 0800 111 0 111"))
+    assert "call Telefonseelsorge 0800 111 0 111 at once" in told.aftercare[-1]
+    for line in told.preparation + told.aftercare:
         assert line in " ".join(text.split())
     flat = " ".join(text.split())
     assert "Patient code: P-001" in flat
@@ -252,7 +257,18 @@ def test_cancelled_sessions_are_shown_as_cancelled() -> None:
         for n, d, status in ((1, 7, "attended"), (2, 9, "cancelled"))
     )
     sheet = Handout(
-        "Clinic", "", "", "", "", "P-001", "iv", "IV ketamine", visits, date(2030, 1, 1), "a4"
+        "Clinic",
+        "",
+        "",
+        "",
+        "",
+        "P-001",
+        "iv",
+        "IV ketamine",
+        visits,
+        date(2030, 1, 1),
+        "a4",
+        PatientSettings(),
     )
     page = handout_html(sheet, load_catalogue("en"))
     assert '<span class="mark cancelled">9</span>' in page
@@ -288,7 +304,7 @@ def test_every_catalogue_has_every_text_and_translates_every_guidance_line() -> 
         catalogue = load_catalogue(language)
         assert set(catalogue.texts) == set(english.texts)
         for route, text in GUIDANCE.items():
-            theirs = catalogue.guidance[route]
+            theirs = catalogue.guidance_for(route, PatientSettings(crisis_line="112"))
             assert len(theirs.preparation) == len(text.preparation)
             assert len(theirs.aftercare) == len(text.aftercare)
             assert len(theirs.reminder) == len(text.reminder)

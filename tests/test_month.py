@@ -21,7 +21,7 @@ name = "Lakeside"
 timezone = "Europe/Berlin"
 holidays = "DE-BE"
 chairs = 1
-hours = "08:00-12:00"
+hours = "08:00-13:00"
 require_screening = false
 """
 
@@ -96,11 +96,11 @@ def test_the_month_grid_shows_sessions_use_and_holidays(
         "├──────────┼──────────┼──────────┼──────────┼──────────┼──────────┼──────────┤\n"
         "│  2       │  3       │  4       │  5       │  6       │  7       │  8       │\n"
         "│ 2 sess.  │ 0 sess.  │ 2 sess.  │ 0 sess.  │ 2 sess.  │ closed   │ closed   │\n"
-        "│ 75% used │ 0% used  │ 75% used │ 0% used  │ 75% used │          │          │\n"
+        "│ 80% used │ 0% used  │ 80% used │ 0% used  │ 80% used │          │          │\n"
         "├──────────┼──────────┼──────────┼──────────┼──────────┼──────────┼──────────┤\n"
         "│  9       │ 10       │ 11       │ 12       │ 13       │ 14       │ 15       │\n"
         "│ 2 sess.  │ 0 sess.  │ 2 sess.  │ 0 sess.  │ 2 sess.  │ closed   │ closed   │\n"
-        "│ 75% used │ 0% used  │ 75% used │ 0% used  │ 75% used │          │          │\n"
+        "│ 80% used │ 0% used  │ 80% used │ 0% used  │ 80% used │          │          │\n"
         "├──────────┼──────────┼──────────┼──────────┼──────────┼──────────┼──────────┤\n"
         "│ 16       │ 17       │ 18       │ 19       │ 20       │ 21       │ 22       │\n"
         "│ 0 sess.  │ 0 sess.  │ 0 sess.  │ 0 sess.  │ 0 sess.  │ closed   │ closed   │\n"
@@ -108,13 +108,13 @@ def test_the_month_grid_shows_sessions_use_and_holidays(
         "├──────────┼──────────┼──────────┼──────────┼──────────┼──────────┼──────────┤\n"
         "│ 23       │ 24       │ 25       │ 26       │ 27       │ 28       │ 29       │\n"
         "│ 0 sess.  │ 0 sess.  │ Christmas│ Second   │ 2 sess.  │ closed   │ closed   │\n"
-        "│ 0% used  │ 0% used  │ Day      │ Day of…  │ 75% used │          │          │\n"
+        "│ 0% used  │ 0% used  │ Day      │ Day of…  │ 80% used │          │          │\n"
         "├──────────┼──────────┼──────────┼──────────┼──────────┼──────────┼──────────┤\n"
         "│ 30       │ 31       │          │          │          │          │          │\n"
         "│ 0 sess.  │ 0 sess.  │          │          │          │          │          │\n"
         "│ 0% used  │ 0% used  │          │          │          │          │          │\n"
         "└──────────┴──────────┴──────────┴──────────┴──────────┴──────────┴──────────┘\n"
-        "14 sessions on 20 open days; chairs 26% used on average.\n"
+        "14 sessions on 20 open days; chairs 28% used on average.\n"
         "Closed Wed 2030-12-25: Christmas Day\n"
         "Closed Thu 2030-12-26: Second Day of Christmas\n"
     )
@@ -134,7 +134,7 @@ def test_the_month_as_json_gives_each_days_figures(capsys: pytest.CaptureFixture
         "closed_reason": None,
         "sessions": 1,
         "cancelled": 0,
-        "chair_utilization": 0.375,
+        "chair_utilization": 0.4,
     }
     assert data["days"][24]["closed_reason"] == "Christmas Day"
     assert data["days"][24]["chair_utilization"] is None

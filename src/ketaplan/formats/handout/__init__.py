@@ -18,10 +18,12 @@ from html import escape
 from importlib import resources
 
 from ketaplan import __version__
+from ketaplan.formats.calendars import patient_settings
 from ketaplan.formats.handout.catalogue import Catalogue
 from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.protocol import ROUTES
 from ketaplan.model.records import CourseRecord, SessionRecord
-from ketaplan.safety.guidance import Guidance
+from ketaplan.safety.guidance import PatientSettings
 
 GENERATOR = f"ketaplan {__version__}"
 # A list this long is set in two columns so that a long course stays on two pages.
@@ -71,6 +73,7 @@ class Handout:
         visits: every session of the active course in number order, every status.
         updated: the day it was made.
         paper: a4 or letter.
+        rules: the clinic's rules patients are told (fasting, crisis line).
     """
 
     clinic: str
@@ -84,6 +87,7 @@ class Handout:
     visits: tuple[Visit, ...]
     updated: date
     paper: str
+    rules: PatientSettings
 
     def months(self) -> list[tuple[int, int]]:
         """Every (year, month) from the first session's to the last's."""
@@ -131,6 +135,7 @@ def handout_from_book(
         visits=visits,
         updated=updated,
         paper=paper,
+        rules=patient_settings(clinic),
     )
 
 
@@ -339,16 +344,15 @@ class _Page:
     def guidance(self) -> str:
         h = self.h
         parts = []
-        route_guidance = self.t.guidance.get(h.route) if h.route else None
+        route_guidance = self.t.guidance_for(h.route, h.rules) if h.route in ROUTES else None
         if route_guidance is not None and h.route != "lozenge":
             parts += _items(self.text("before_heading"), route_guidance.preparation)
             parts += _items(self.text("after_heading"), route_guidance.aftercare)
         elif route_guidance is None:
             parts.append(f"<p>{self.text('no_guidance')}</p>")
         if any(v.location == "home" for v in h.visits):
-            home: Guidance | None = self.t.guidance.get("lozenge")
-            if home is not None:
-                parts += _items(self.text("home_heading"), home.reminder)
+            home = self.t.guidance_for("lozenge", h.rules)
+            parts += _items(self.text("home_heading"), home.reminder + home.aftercare)
         return '<section class="guidance">\n' + "\n".join(parts) + "\n</section>"
 
     def contacts(self) -> str:

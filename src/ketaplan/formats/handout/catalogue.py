@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ketaplan.errors import UsageError
-from ketaplan.safety.guidance import GUIDANCE, Guidance
+from ketaplan.model.protocol import Route
+from ketaplan.safety.guidance import GUIDANCE, Guidance, PatientSettings, guidance
 
 # Lists of names and how many each must have.
 _LISTS = {
@@ -46,6 +47,7 @@ _PLACEHOLDERS: dict[str, dict[str, object]] = {
     "contact_named": {"contact": "the nurses"},
     "crisis_line": {"crisis_line": "0800 111 0 111"},
 }
+_GUIDANCE_VALUES: dict[str, object] = {"solids": 6, "liquids": 2, "crisis": "112"}
 
 
 @dataclass(frozen=True)
@@ -57,17 +59,36 @@ class Catalogue:
         texts: every plain text by key; `{placeholders}` are filled by the renderer.
         lists: the names of weekdays and months, Monday and January first.
         tables: route titles, phase names and session statuses by ketaplan's own name.
-        guidance: preparation and aftercare by route, as in the calendar files.
+        guidance: preparation and aftercare by route, as in the calendar files; None
+            for English, which takes the calendar files' own text. A translation may use
+            {solids}, {liquids} (the clinic's fasting hours) and {crisis} (the crisis
+            line, else `crisis_fallback`).
     """
 
     language: str
     texts: Mapping[str, str]
     lists: Mapping[str, tuple[str, ...]]
     tables: Mapping[str, Mapping[str, str]]
-    guidance: Mapping[str, Guidance]
+    guidance: Mapping[str, Guidance] | None
 
     def __getitem__(self, key: str) -> str:
         return self.texts[key]
+
+    def guidance_for(self, route: Route, settings: PatientSettings) -> Guidance:
+        """The route's preparation and aftercare with the clinic's own rules."""
+        if self.guidance is None:
+            return guidance(route, settings)
+        values = {
+            "solids": settings.fasting_solids_hours,
+            "liquids": settings.fasting_liquids_hours,
+            "crisis": settings.crisis_line or self.texts["crisis_fallback"],
+        }
+        template = self.guidance[route]
+        return Guidance(
+            preparation=tuple(line.format(**values) for line in template.preparation),
+            aftercare=tuple(line.format(**values) for line in template.aftercare),
+            reminder=tuple(line.format(**values) for line in template.reminder),
+        )
 
     def name(self, table: str, key: str) -> str:
         """A route, phase or status in this language; a name the catalogue does not know
@@ -153,8 +174,8 @@ def _catalogue(data: Mapping[str, Any], reference: Mapping[str, Any]) -> Catalog
     )
 
 
-def _checked(key: str, text: str) -> str:
-    sample = _PLACEHOLDERS.get(key, {})
+def _checked(key: str, text: str, sample: Mapping[str, object] | None = None) -> str:
+    sample = _PLACEHOLDERS.get(key, {}) if sample is None else sample
     try:
         text.format(**sample)
     except (KeyError, IndexError, ValueError):
@@ -165,10 +186,11 @@ def _checked(key: str, text: str) -> str:
     return text
 
 
-def _guidance(value: object, *, english: bool) -> dict[str, Guidance]:
-    """English uses the calendar files' own texts; another language translates them."""
+def _guidance(value: object, *, english: bool) -> dict[str, Guidance] | None:
+    """English uses the calendar files' own texts; another language translates them,
+    line for line."""
     if value is None and english:
-        return dict(GUIDANCE.items())
+        return None
     if not isinstance(value, dict):
         raise UsageError("[guidance] is needed: each route's preparation and aftercare")
     guidance: dict[str, Guidance] = {}
@@ -186,6 +208,7 @@ def _guidance(value: object, *, english: bool) -> dict[str, Guidance]:
                     f"guidance.{route}.{part} has {len(lines)} lines; the English text has "
                     f"{len(getattr(original, part))}"
                 )
-            parts[part] = tuple(lines)
+            key = f"guidance.{route}.{part}"
+            parts[part] = tuple(_checked(key, line, _GUIDANCE_VALUES) for line in lines)
         guidance[route] = Guidance(**parts)
     return guidance
