@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -20,3 +24,17 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
     code = main(list(args))
     captured = capsys.readouterr()
     return Result(code, captured.out, captured.err)
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """Every entry of the folder by name: a file's SHA-256, where a link points, or the
+    kind and mode of anything else; for "nothing changed" assertions."""
+    found: dict[str, str] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_symlink():
+            found[path.name] = "-> " + os.readlink(path)
+        elif path.is_file():
+            found[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            found[path.name] = stat.filemode(path.lstat().st_mode)
+    return found

@@ -62,7 +62,8 @@ def agenda_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str
 
 def test_book_prints_the_course_with_chairs(capsys: pytest.CaptureFixture[str]) -> None:
     result = book(capsys, "P-001")
-    assert (result.code, result.err) == (0, "")
+    # A first booking makes the book, and says so.
+    assert (result.code, result.err) == (0, "Created a new clinic book at book.sqlite\n")
     assert result.out == (
         "Booked P-001: IV ketamine (iv), 7 sessions, 7 in clinic chairs · Europe/Berlin\n"
         "Book: book.sqlite\n"

@@ -94,6 +94,8 @@ def test_a_hostile_patient_code_survives_the_cli(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     code = "P-1,2;3\\4:ÄÖ"
+    # A clinic whose codes may hold the characters calendars escape.
+    (tmp_path / "ketaplan.toml").write_text("[clinic]\npatient_code = '^P-.+$'\n")
     result = run(capsys, "plan", "--start", "2026-03-16", "--patient", code, "--ics", "c.ics")
     assert result.code == 0
     for readings in read_all([tmp_path / "c.ics"]):
@@ -152,7 +154,7 @@ def test_a_plan_that_fails_writes_no_calendar(
 
 
 def test_a_failing_write_leaves_the_old_calendar_intact(tmp_path: Path) -> None:
-    old = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    old = b"BEGIN:VCALENDAR\r\nPRODID:-//ketaplan//ketaplan 0.1.0//EN\r\nEND:VCALENDAR\r\n"
     (tmp_path / "course.ics").write_bytes(old)
     # A 1,000-byte file size limit makes the real write fail midway (EFBIG).
     script = (

@@ -114,6 +114,7 @@ def test_a_patient_without_screening_is_refused(
     result = book(capsys, "P-001")
     assert (result.code, result.out) == (1, "")
     assert result.err == (
+        f"Created a new clinic book at {tmp_path}/book.sqlite\n"
         "Error: P-001: no screening recorded; screen the patient first (`ketaplan screen "
         '--patient P-001`), or give --override "REASON" if the clinician decides to book '
         "anyway\n"
@@ -272,12 +273,12 @@ def test_a_refused_roster_records_no_enrollment_either(
 def test_a_roster_enrollment_more_than_a_year_ahead_is_a_bad_cell(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    (tmp_path / "r.csv").write_text(ROSTER + f"P-004,esketamine,{START},,,2999-01-01\n", "utf-8")
+    (tmp_path / "r.csv").write_text(ROSTER + f"P-004,esketamine,{START},,,2199-01-01\n", "utf-8")
     result = run(capsys, "book", "--roster", "r.csv")
     assert result.code == 2
     assert result.err.startswith(
         "Error: r.csv: 1 problem, nothing was booked:\n"
-        "  line 2, column 6: rems_enrolled 2999-01-01 is more than 366 days after today ("
+        "  line 2, column 6: rems_enrolled 2199-01-01 is more than 366 days after today ("
     )
 
 

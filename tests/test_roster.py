@@ -6,8 +6,8 @@ from datetime import date, time
 
 import pytest
 
-from ketaplan.cli.common import check_patient
 from ketaplan.formats.roster import RosterError, RosterRow, parse_roster
+from ketaplan.model.patient import normalise_code
 from ketaplan.planning.protocols import ESKETAMINE, IV
 
 TODAY = date(2026, 12, 1)
@@ -15,7 +15,7 @@ TODAY = date(2026, 12, 1)
 
 def parse(text: str) -> tuple[RosterRow, ...]:
     return parse_roster(
-        text, source="roster.csv", today=TODAY, default_protocol=IV, check_patient=check_patient
+        text, source="roster.csv", today=TODAY, default_protocol=IV, check_patient=normalise_code
     )
 
 

@@ -41,7 +41,10 @@ def test_screen_prints_answers_then_the_result(capsys: pytest.CaptureFixture[str
     answers = write_answers(Path("a.toml"), mania_current=True, antidepressants_this_episode=1)
     result = run(capsys, *SCREEN, "--answers", str(answers))
     book = os.environ["KETAPLAN_BOOK"]
-    assert (result.code, result.err) == (0, f"Stored the screening of P-001 in {book}\n")
+    assert (result.code, result.err) == (
+        0,
+        f"Created a new clinic book at {book}\nStored the screening of P-001 in {book}\n",
+    )
     lines = [line.rstrip() for line in result.out.splitlines()]
     assert lines[1].split() == ["Question", "Answer"]
     assert lines[3].split()[-1] == "1"
@@ -143,10 +146,10 @@ def test_without_a_terminal_or_answers_file_screen_refuses(
 
 
 def test_a_screening_dated_in_the_future_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    result = run(capsys, "screen", "--patient", "P-001", "--date", "2999-01-01")
+    result = run(capsys, "screen", "--patient", "P-001", "--date", "2199-01-01")
     assert result.code == 2
     assert re.fullmatch(
-        r"Error: --date 2999-01-01 is after today \(\d{4}-\d\d-\d\d\); "
+        r"Error: --date 2199-01-01 is after today \(\d{4}-\d\d-\d\d\); "
         r"a screening records answers already given\n",
         result.err,
     )

@@ -66,3 +66,9 @@ class OutputError(KetaplanError):
 
 class BookError(KetaplanError):
     """The clinic book refused the request, or is not a book this version can open."""
+
+
+class Interrupted(KetaplanError):
+    """Ctrl-C: the message says what was (not) changed."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -14,13 +14,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ketaplan.errors import UsageError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Every date typed in is within these: far enough for any course or record, and far
+# enough from date.max (9999-12-31) that no arithmetic on a course ever overflows.
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2199, 12, 31)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
 _INTERVAL = re.compile(r"(\d+)\s*([dw])")
 
 
 def parse_date(text: str, *, what: str = "date", today: date | None = None) -> date:
-    """An ISO date (YYYY-MM-DD), or `today`/`tomorrow` when `today` is given."""
+    """An ISO date (YYYY-MM-DD) from FIRST_DATE to LAST_DATE, or `today`/`tomorrow` when
+    `today` is given."""
     word = text.strip().lower()
     if today is not None and word in ("today", "tomorrow"):
         return today + timedelta(days=word == "tomorrow")
@@ -29,9 +34,14 @@ def parse_date(text: str, *, what: str = "date", today: date | None = None) -> d
         words = ", today or tomorrow" if today is not None else ""
         raise UsageError(f"{what} {text!r} is not a date; use YYYY-MM-DD{words}{hint}")
     try:
-        return date.fromisoformat(word)
+        day = date.fromisoformat(word)
     except ValueError:
         raise UsageError(f"{what} {text!r} is not a real calendar date") from None
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise UsageError(
+            f"{what} {day} is outside the dates ketaplan takes, {FIRST_DATE} to {LAST_DATE}"
+        )
+    return day
 
 
 def parse_time(text: str, *, what: str = "time") -> time:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from ketaplan.booking.capacity import Booking, Capacity, book_course
+from ketaplan.booking.estimate import check_fits
 from ketaplan.errors import BookError, KetaplanError, UsageError
 from ketaplan.formats.protocol_file import protocol_definition
 from ketaplan.formats.protocol_file import protocol_from_definition as _protocol
@@ -183,6 +184,8 @@ def book_courses(
         for course in active.values():
             if course is not None:
                 cancelled += tx.cancel_course(course.id, now)
+        if len(jobs) > 1:
+            check_fits([job.request for job in jobs], clinic, zone, tx.chairs_held)
         capacity = Capacity(clinic, zone, tx.chairs_held, now=now)
         for job in jobs:
             patient = job.request.patient
@@ -247,11 +250,18 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+# Beyond this many refused courses, the rest are counted, not listed.
+MAX_LISTED = 20
+
+
 def _problems(problems: list[str], total: int) -> str:
     if total == 1:
         return problems[0]
     head = f"{len(problems)} of {total} courses cannot be booked, nothing was booked:"
-    return "\n".join([head, *(f"  {p}" for p in problems)])
+    lines = [head, *(f"  {p}" for p in problems[:MAX_LISTED])]
+    if len(problems) > MAX_LISTED:
+        lines.append(f"  ... and {len(problems) - MAX_LISTED} more")
+    return "\n".join(lines)
 
 
 def _enrollment(tx: BookWriter, job: BookingJob, now: datetime) -> Enrollment | None:

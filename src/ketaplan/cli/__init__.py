@@ -4,13 +4,15 @@ line on stderr and a named exit code, never a traceback."""
 
 from __future__ import annotations
 
+import errno
 import gc
 import importlib
+import os
 import sys
 
 import typer
 
-from ketaplan.cli.app import app
+from ketaplan.cli.app import app, stored
 from ketaplan.errors import ExitCode, KetaplanError, RequestError
 
 # Which module registers each command. Only the invoked command's module is imported, so
@@ -25,6 +27,7 @@ COMMAND_MODULES = {
     "export": "ketaplan.cli.export",
     "rems": "ketaplan.cli.rems",
     "handout": "ketaplan.cli.handout",
+    "admin": "ketaplan.cli.admin",
 }
 
 # How the command line names the planner's concepts (see `RequestError`).
@@ -57,12 +60,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
+    stored.clear()
     try:
         load_commands(argv)
         result = app(args=argv, prog_name="ketaplan", standalone_mode=False)
+        # Inside the boundary: a full disk behind stdout fails here, not at exit.
+        sys.stdout.flush()
+    except SystemExit as exc:
+        # Typer turns a closed pipe into exit 1 (after muting stdout and stderr); here a
+        # closed pipe is no failure, and a stored booking is said to be stored.
+        cause = exc.__context__
+        if not (isinstance(cause, OSError) and cause.errno == errno.EPIPE):
+            raise
+        return _output_failed("the reader of the output has gone away") if stored else 0
     except RequestError as exc:
         return _fail(exc.worded(OPTION_NAMES), exc.exit_code)
     except KetaplanError as exc:
+        if stored and exc.exit_code == ExitCode.INTERRUPTED:
+            return _output_failed("interrupted")
         return _fail(str(exc), exc.exit_code)
     except typer.TyperException as exc:
         # Typer's own usage errors: unknown option, missing option, bad choice. The one
@@ -70,12 +85,52 @@ def _run(argv: list[str] | None) -> int:
         message = _one_line(exc.format_message())
         return _fail(message, ExitCode.USAGE) if message else ExitCode.OK
     except (typer.Abort, KeyboardInterrupt, EOFError):
+        if stored:
+            return _output_failed("interrupted")
         return _fail("interrupted; nothing was changed", ExitCode.INTERRUPTED)
     except BrokenPipeError:
         # The reader of our output went away (`ketaplan agenda | head`): not an error.
-        sys.stderr.close()
+        _silence_stdout()
+        if stored:
+            return _output_failed("the reader of the output has gone away")
         return ExitCode.OK
+    except OSError as exc:
+        # Every file ketaplan writes reports its own errors: what is left is standard
+        # output itself (`> /dev/full`).
+        _silence_stdout()
+        from ketaplan.formats.files import reason  # only on this failure
+
+        if stored:
+            return _output_failed(f"the output could not be written: {reason(exc)}")
+        return _fail(f"cannot write the output: {reason(exc)}", ExitCode.FAILED)
+    if result == ExitCode.INTERRUPTED:
+        # Typer's own answer to Ctrl-C: exit 130 and nothing said.
+        if stored:
+            return _output_failed("interrupted")
+        return _fail("interrupted; nothing was changed", ExitCode.INTERRUPTED)
     return result if isinstance(result, int) else ExitCode.OK
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's own flush at exit does not
+    fail a second time with a traceback (Python's documented recipe for SIGPIPE)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):
+        return  # a captured stream (tests): nothing is flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _output_failed(why: str) -> int:
+    """The change was stored: a failed output is said, and is no failure."""
+    try:
+        sys.stderr.write(f"{stored[-1]} ({why}).\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+    return ExitCode.OK
 
 
 def _one_line(message: str) -> str:
@@ -83,6 +138,9 @@ def _one_line(message: str) -> str:
 
 
 def _fail(message: str, code: int) -> int:
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except OSError:
+        _silence_stdout()  # the error line below is what matters
     sys.stderr.write(f"Error: {message}\n")
     return int(code)

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import typer
 
+# What the running command has stored in the book, in one line ("Booked P-001 in X"):
+# when its output then fails (a full disk, `| head -1`), the CLI says this on stderr and
+# exits 0, so that a script never retries a booking that was stored.
+stored: list[str] = []
+
+
+def mark_stored(message: str) -> None:
+    """Call right after a command's change is committed, before printing anything."""
+    stored.append(message)
+
+
 app = typer.Typer(
     name="ketaplan",
     help="Plan, book and export ketamine treatment courses.\n\n"

@@ -4,6 +4,7 @@ books every job in one write transaction)."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -15,7 +16,7 @@ import typer
 
 from ketaplan.booking.courses import BookedCourse, BookingJob, book_courses, roster_jobs
 from ketaplan.cli import clock
-from ketaplan.cli.app import app
+from ketaplan.cli.app import app, mark_stored
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
     ClosedOpt,
@@ -35,8 +36,8 @@ from ketaplan.cli.common import (
     course_request,
     load_clinic,
 )
-from ketaplan.cli.render import console, override_line, write_csv
-from ketaplan.errors import UsageError
+from ketaplan.cli.render import console, override_line, plural, write_csv
+from ketaplan.errors import Interrupted, UsageError
 from ketaplan.formats.files import read_text
 from ketaplan.formats.protocol_file import get_protocol
 from ketaplan.formats.roster import parse_roster
@@ -148,7 +149,7 @@ def book(
             source=str(roster),
             today=today,
             default_protocol=get_protocol(clinic.protocol),
-            check_patient=check_patient,
+            check_patient=lambda code: check_patient(code, clinic),
         )
         calendar = clinic_calendar(clinic, None, closed, holidays)
         jobs = roster_jobs(rows, clinic, zone, calendar, source=str(roster))
@@ -171,11 +172,19 @@ def book(
             lozenges=lozenges,
         )
         jobs = [_command_line_job(request, today, days, timed=time_ is not None, override=override)]
-    with opened_book(book_option, clinic, create=True) as clinic_book, _progress(len(jobs)) as tick:
-        result = book_courses(
-            clinic_book, jobs, clinic, zone, now=clock.now(), replace=replace_, advance=tick
-        )
-        location = clinic_book.location
+    result = None
+    try:
+        with opened_book(book_option, clinic, create=True) as clinic_book:
+            with _progress(len(jobs)) as tick:
+                result = book_courses(
+                    clinic_book, jobs, clinic, zone, now=clock.now(), replace=replace_, advance=tick
+                )
+            location = clinic_book.location
+    except KeyboardInterrupt:
+        if result is None:
+            raise Interrupted("interrupted; nothing was booked") from None
+        raise
+    mark_stored(f"Booked and stored {plural(len(result.courses), 'course')} in {location}")
     _print_booked(list(result.courses), result.cancelled, fmt, location, roster)
 
 
@@ -209,17 +218,40 @@ def _command_line_job(
     return BookingJob(request, request.at if timed else None, override=reason)
 
 
+PROGRESS_SECONDS = 5.0
+
+
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[], None]]:
-    """A progress bar on stderr when it is a terminal and there is more than one course."""
-    if total < 2 or not sys.stderr.isatty():
+    """Progress on stderr when there is more than one course: a bar on a terminal, else
+    a line every few seconds (a roster run from a script or a log is seen to move)."""
+    if total < 2:
         yield lambda: None
+        return
+    if not sys.stderr.isatty():
+        yield _progress_lines(total)
         return
     from rich.progress import Progress
 
     with Progress(console=console(stderr=True), transient=True) as progress:
         task = progress.add_task("Booking", total=total)
         yield lambda: progress.advance(task)
+
+
+def _progress_lines(total: int) -> Callable[[], None]:
+    done = 0
+    last = time.monotonic()
+
+    def tick() -> None:
+        nonlocal done, last
+        done += 1
+        moment = time.monotonic()
+        if moment - last >= PROGRESS_SECONDS:
+            last = moment
+            sys.stderr.write(f"Booking: {done} of {total} courses placed\n")
+            sys.stderr.flush()
+
+    return tick
 
 
 def _print_booked(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ketaplan.errors import BookError
+from ketaplan.errors import UsageError
 from ketaplan.model.clinic import ClinicConfig
 
 if TYPE_CHECKING:
@@ -34,7 +35,11 @@ BookOpt = Annotated[
 def book_path(option: str | None, clinic: ClinicConfig) -> tuple[Path, bool]:
     """The book's path, and whether it is the default in the user data directory:
     `--book`, else $KETAPLAN_BOOK, else the config's [book] path, else the default."""
-    if option:
+    if option is not None:
+        if not option.strip():
+            raise UsageError(
+                "--book is empty; give the clinic book's file, e.g. --book book.sqlite"
+            )
         return Path(option).expanduser(), False
     env = os.environ.get("KETAPLAN_BOOK")
     if env:
@@ -46,17 +51,22 @@ def book_path(option: str | None, clinic: ClinicConfig) -> tuple[Path, bool]:
     return Path(user_data_dir("ketaplan")) / BOOK_FILE, True
 
 
+def book_files(option: str | None, clinic: ClinicConfig) -> tuple[Path, ...]:
+    """The book in use and SQLite's files beside it: never an output file."""
+    path, _ = book_path(option, clinic)
+    return (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal")))
+
+
 @contextmanager
 def opened_book(option: str | None, clinic: ClinicConfig, *, create: bool) -> Iterator[Book]:
     path, default = book_path(option, clinic)
-    if default and create:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise BookError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
-    from ketaplan.store import open_book
+    from ketaplan.store import make_book_folder, open_book
 
-    book = open_book(path, create=create)
+    if default and create:
+        make_book_folder(path.parent, clinic.book_group)
+    book = open_book(path, create=create, group=clinic.book_group)
+    if book.created:
+        sys.stderr.write(f"Created a new clinic book at {path}\n")
     try:
         yield book
     finally:

@@ -19,6 +19,7 @@ from ketaplan.formats.protocol_file import get_protocol
 from ketaplan.model.calendar import ClinicCalendar, Closure, HolidayLookup
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import CourseRequest
+from ketaplan.model.patient import normalise_code
 from ketaplan.parsing import (
     parse_closure,
     parse_date,
@@ -31,7 +32,6 @@ from ketaplan.parsing import (
 )
 
 FORMATS = ("table", "json", "csv")
-MAX_PATIENT_CODE = 40
 
 ConfigOpt = Annotated[
     Path | None,
@@ -44,6 +44,14 @@ ConfigOpt = Annotated[
     ),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", metavar="FORMAT", help="table, json or csv.")]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an existing output file that is not a calendar ketaplan wrote "
+        "(never the clinic book in use).",
+    ),
+]
 PatientOpt = Annotated[
     str,
     typer.Option("--patient", metavar="CODE", help="The patient's code, e.g. P-001: never a name."),
@@ -156,16 +164,9 @@ def check_format(value: str, allowed: tuple[str, ...] = FORMATS) -> str:
     return value
 
 
-def check_patient(code: str) -> str:
-    """A patient code: short, printable, one word. Names are refused by their spaces."""
-    if not code or len(code) > MAX_PATIENT_CODE:
-        raise UsageError(f"patient code must be 1 to {MAX_PATIENT_CODE} characters")
-    if any(ch.isspace() or not ch.isprintable() for ch in code):
-        raise UsageError(
-            f"patient code {code!r} has a space or control character; "
-            "use the clinic's patient code (e.g. P-001), never a name"
-        )
-    return code
+def check_patient(code: str, clinic: ClinicConfig) -> str:
+    """The patient code's one spelling (see `ketaplan.model.patient`)."""
+    return normalise_code(code, clinic.patient_code)
 
 
 def system_zone() -> str:
@@ -237,7 +238,7 @@ def course_request(
             raise UsageError(f"--maintenance-sessions {sessions!r} is not a whole number")
         count = int(sessions)
     return CourseRequest(
-        patient=check_patient(patient),
+        patient=check_patient(patient, clinic),
         protocol=get_protocol(protocol or clinic.protocol),
         start=parse_date(start, what="--start", today=today),
         at=parse_time(time, what="--time") if time else clinic.session_time,

@@ -12,16 +12,17 @@ import typer
 from ketaplan.booking.calendars import patient_calendar, staff_calendar
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, FromOpt, ToOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, FromOpt, ToOpt, book_files, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
+    ForceOpt,
     check_patient,
     clinic_zone,
     load_clinic,
 )
 from ketaplan.cli.render import plural
 from ketaplan.errors import UsageError
-from ketaplan.formats.files import write_atomic
+from ketaplan.formats.files import write_output
 from ketaplan.model.calendar import day_bounds
 from ketaplan.parsing import parse_date
 
@@ -45,6 +46,7 @@ def export(
     last: ToOpt = None,
     book_option: BookOpt = None,
     config: ConfigOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write a patient's booked course, or the clinic's sessions for staff, as an .ics file
     with the same UIDs as in the book.
@@ -67,7 +69,7 @@ def export(
 
     stamp = clock.calendar_stamp()
     if patient is not None:
-        code = check_patient(patient)
+        code = check_patient(patient, clinic)
         with opened_book(book_option, clinic, create=False) as clinic_book:
             name, events = patient_calendar(clinic_book, code, clinic)
     else:
@@ -78,6 +80,7 @@ def export(
         since, until = day_bounds(since_day, until_day, zone)
         with opened_book(book_option, clinic, create=False) as clinic_book:
             name, events = staff_calendar(clinic_book, since, until, clinic)
-    write_atomic(ics, calendar_bytes(name, events, stamp=stamp))
+    data = calendar_bytes(name, events, stamp=stamp)
+    write_output(ics, data, force=force, protected=book_files(book_option, clinic))
     if ics != "-":
         sys.stderr.write(f"Wrote {plural(len(events), 'event')} to {ics}\n")

@@ -15,6 +15,7 @@ from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import ConfigOpt, check_patient, clinic_zone, load_clinic
 from ketaplan.errors import OutputError, UsageError
+from ketaplan.formats.files import Ours
 from ketaplan.model.clinic import PAPERS
 
 
@@ -74,8 +75,8 @@ def handout(
         raise UsageError(f"--pdf and --html both name {pdf}; give each its own file")
     if paper is not None and paper.lower() not in PAPERS:
         raise UsageError(f"--paper {paper!r} is not one of {', '.join(PAPERS)}")
-    code = check_patient(patient)
     clinic = load_clinic(config)
+    code = check_patient(patient, clinic)
     zone = clinic_zone(None, clinic)
     # The use case, catalogue and renderer are this command's own: loaded only when it runs.
     from ketaplan.booking.handout import patient_handout
@@ -99,14 +100,16 @@ def handout(
         outputs.append((pdf, html_to_pdf(page)))
     if html is not None:
         outputs.append((html, page.encode("utf-8")))
-    from ketaplan.formats.files import write_atomic
+    from ketaplan.cli.bookfile import book_files
+    from ketaplan.formats.files import write_output
 
     # A handout is health data: a new file is readable by its owner only (umask 077); a
     # handout printed again keeps the mode its file has.
     umask = os.umask(0o077)
     try:
         for path, data in outputs:
-            write_atomic(path, data)
+            written_by = _OURS_PDF if path == pdf else _OURS_HTML
+            write_output(path, data, protected=book_files(book_option, clinic), ours=written_by)
     finally:
         os.umask(umask)
     live = sum(v.status != "cancelled" for v in sheet.visits)
@@ -124,6 +127,18 @@ def handout(
         f"Wrote the handout of {code} ({live} sessions, {span}; {chosen.upper()}, "
         f"{texts.language}) to {written}\n"
     )
+
+
+def _pdf_is_ours(data: bytes) -> bool:
+    from ketaplan.formats.handout.pdf import written_by_ketaplan  # the PDF reader, here only
+
+    return written_by_ketaplan(data)
+
+
+def _html_is_ours(data: bytes) -> bool:
+    from ketaplan.formats.handout import is_ketaplan_html
+
+    return is_ketaplan_html(data)
 
 
 def _month(month: tuple[int, int]) -> str:
@@ -155,3 +170,8 @@ def _check_target(path: Path, kind: str) -> None:
             f"{path} exists and ketaplan did not write it; not replaced: "
             "choose another file name or move that file away"
         )
+
+
+# The writer's check again at the moment of writing: a file that appeared meanwhile.
+_OURS_PDF = Ours("handout", _pdf_is_ours, whole=True)
+_OURS_HTML = Ours("handout", _html_is_ours, whole=True)

@@ -13,6 +13,7 @@ from ketaplan.cli.common import (
     ConfigOpt,
     DaysOpt,
     EveryOpt,
+    ForceOpt,
     FormatOpt,
     HolidaysOpt,
     LozengesOpt,
@@ -59,6 +60,7 @@ def plan(
     fmt: FormatOpt = "table",
     config: ConfigOpt = None,
     ics: IcsOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Plan a patient's whole course and print it.
 
@@ -85,9 +87,12 @@ def plan(
     stamp = clock.calendar_stamp() if ics is not None else None
     course = plan_course(request)
     if ics is not None and stamp is not None:
+        # Only with --ics: the book's path (platformdirs) and the calendar writer.
+        from ketaplan.cli.bookfile import book_files
         from ketaplan.formats.calendars import course_calendar
-        from ketaplan.formats.files import write_atomic
+        from ketaplan.formats.files import write_output
 
-        write_atomic(ics, course_calendar(course, clinic, stamp=stamp))
+        data = course_calendar(course, clinic, stamp=stamp)
+        write_output(ics, data, force=force, protected=book_files(None, clinic))
     if ics != "-":
         print_course(course, fmt)

@@ -17,7 +17,7 @@ import typer
 from ketaplan.booking.rems import enroll as enroll_patient
 from ketaplan.booking.rems import forms_due_in_week
 from ketaplan.cli import clock
-from ketaplan.cli.app import app
+from ketaplan.cli.app import app, mark_stored
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
@@ -73,8 +73,8 @@ def enroll(
 
     Example: ketaplan rems enroll P-001 --date 2026-11-20
     """
-    code = check_patient(patient)
     clinic = load_clinic(config)
+    code = check_patient(patient, clinic)
     today = clock.today_in(clinic_zone(None, clinic))
     day = parse_date(on, what="--date", today=today)
     if (day - today).days > ENROLLMENT_AHEAD_DAYS:
@@ -84,6 +84,7 @@ def enroll(
     with opened_book(book_option, clinic, create=True) as book:
         done = enroll_patient(book, code, day, now=clock.now())
         location = book.location
+    mark_stored(f"The REMS enrollment of {code} on {day} is stored in {location}")
     if not done.recorded:
         sys.stdout.write(f"The REMS enrollment of {code} on {day} is already in {location}\n")
     elif done.previous is not None:

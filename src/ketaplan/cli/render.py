@@ -80,11 +80,9 @@ def override_line(override: ScreeningOverride) -> str:
 
 
 def write_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    import csv
+    from ketaplan.formats.csvfile import csv_text  # csv, for --format csv only
 
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    sys.stdout.write(csv_text(header, rows))
 
 
 def plural(count: int, word: str) -> str:

@@ -16,7 +16,7 @@ import typer
 
 from ketaplan.booking.screenings import latest_screening, store_screening
 from ketaplan.cli import clock
-from ketaplan.cli.app import app
+from ketaplan.cli.app import app, mark_stored
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
@@ -109,8 +109,9 @@ def screen(
         ]
         if given:
             raise UsageError(f"--show prints a stored screening; drop {given[0]}")
-        code = check_patient(show)
-        with opened_book(book_option, load_clinic(config), create=False) as book:
+        clinic = load_clinic(config)
+        code = check_patient(show, clinic)
+        with opened_book(book_option, clinic, create=False) as book:
             print_screening(latest_screening(book, code), fmt)
         return
     if patient is None:
@@ -126,6 +127,7 @@ def screen(
     with opened_book(book_option, clinic, create=True) as book:
         store_screening(book, result, now=clock.now())
         location = book.location
+    mark_stored(f"Stored the screening of {result.patient} in {location}")
     print_screening(result, fmt)
     # On stderr: stdout stays the result alone (JSON included).
     sys.stderr.write(f"Stored the screening of {result.patient} in {location}\n")
@@ -145,7 +147,7 @@ def take_screening(
     Everything that can be wrong with the options is refused before the first question
     is asked. Returns the result for the caller to store and print.
     """
-    code = check_patient(patient)
+    code = check_patient(patient, clinic)
     today = clock.today_in(clinic_zone(None, clinic))
     day = parse_date(on, what="--date", today=today) if on else today
     if day > today:

@@ -7,6 +7,7 @@ is refused with its name, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
@@ -19,6 +20,7 @@ from ketaplan.model.calendar import MON_TO_FRI, Closure
 from ketaplan.model.clinic import (
     DEFAULT_ALARM_TEXT,
     DEFAULT_HOURS,
+    DEFAULT_PATIENT_CODE,
     PAPERS,
     REMS_PROGRAMS,
     ClinicConfig,
@@ -147,6 +149,13 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "the handout's paper; unset: letter in the US, Canada, Mexico..., else a4",
     ),
     ConfigKey(
+        "clinic",
+        "patient_code",
+        "regular expression",
+        f"'{DEFAULT_PATIENT_CODE}'",
+        "what every patient code matches, after upper-casing (docs/reliability.md)",
+    ),
+    ConfigKey(
         "calendar",
         "alarm",
         '"1d", "2h", "30m" or "off"',
@@ -208,6 +217,13 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "",
         "the esketamine REMS; unset: on for a US time zone, off elsewhere; "
         'inpatient settings set "none"',
+    ),
+    ConfigKey(
+        "book",
+        "group",
+        "OS group name",
+        "",
+        "share the book with this group (0660); unset: its owner's alone (0600)",
     ),
 )
 _SECTIONS = {
@@ -326,6 +342,8 @@ def _from_dict(data: Mapping[str, object], path: Path) -> ClinicConfig:
         contact=_line(clinic.get("contact", ""), "clinic.contact"),
         language=_language(clinic.get("language", base.language), path),
         paper=_paper(clinic.get("paper")),
+        book_group=_group(book.get("group")),
+        patient_code=_pattern(clinic.get("patient_code", base.patient_code)),
         source=path,
     )
 
@@ -397,6 +415,25 @@ def _path(value: object, config_path: Path) -> Path | None:
         return None
     path = Path(_str(value, "book.path")).expanduser()
     return path if path.is_absolute() else config_path.parent / path
+
+
+def _group(value: object) -> str | None:
+    if value is None:
+        return None
+    name = _str(value, "book.group")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}", name):
+        raise UsageError(f"book.group must be the name of an OS group, got {name!r}")
+    return name
+
+
+def _pattern(value: object) -> str:
+    """A regular expression for patient codes, matched after they are upper-cased."""
+    text = _str(value, "clinic.patient_code")
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise UsageError(f"clinic.patient_code is not a regular expression: {exc}") from None
+    return text
 
 
 def _hours(value: object) -> Mapping[int, tuple[time, time]]:

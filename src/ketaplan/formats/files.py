@@ -1,13 +1,28 @@
-"""Reading input files with one friendly error each, and writing output files so that a
-failure never leaves half a file or clobbers the old one.
+"""Reading input files with one friendly error each, and the one writer every output
+path goes through.
 
 `read_text` and `read_toml` name the file and what it is for (`roster`, `config file`)
 in every refusal: missing, unreadable, not UTF-8, not valid TOML.
 
-`write_atomic` writes to a temporary file in the target's own directory (so the final
-rename never crosses a file system), fsyncs it and renames it over the target with
-`os.replace`, which is atomic on POSIX and Windows: a reader sees the old file or the new
-one, never a mix. `-` means standard output.
+What `write_output` will replace (everything else is refused with one line, the old file
+untouched):
+
+- a path that does not exist yet;
+- an empty file, or a calendar file ketaplan wrote (recognised by its PRODID);
+- any other existing regular file only with `force` (the caller's `--force`);
+- never the clinic book in use (`protected`), nor any SQLite file without `force`.
+
+A character device or a FIFO (`/dev/stdout`, a named pipe) is written directly, as
+asked; any other non-regular file (a directory, a socket, a block device) is refused.
+Links are never resolved here: the kernel opens the final path, so the platform's own
+protections (Linux's protected_symlinks in sticky folders) apply, and a dangling link is
+refused. A calendar reached through a link is rewritten in place, the link kept, with
+its space reserved first so that a full disk cannot leave half of it.
+
+A regular file is written to a temporary file in the target's own directory (so the
+rename never crosses a file system), fsynced and renamed over the target with
+`os.replace`: a reader sees the old file or the new one, never a mix. `-` means standard
+output.
 """
 
 from __future__ import annotations
@@ -15,14 +30,44 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import sys
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ketaplan.errors import OutputError, UsageError
 
 STDOUT = "-"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+# How ketaplan's calendars begin and how they name their maker (formats/ics.py's PRODID).
+_CALENDAR_START = b"BEGIN:VCALENDAR"
+_OUR_PRODID = b"PRODID:-//ketaplan//"
+_SNIFF_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class Ours:
+    """How to tell an existing file ketaplan wrote, which may be replaced without --force.
+
+    Attributes:
+        what: the kind of file, for messages (`calendar`, `handout`).
+        test: whether the file's bytes are ketaplan's.
+        whole: the test needs the whole file, not its first 4 KiB.
+    """
+
+    what: str
+    test: Callable[[bytes], bool]
+    whole: bool = False
+
+
+def _our_calendar(head: bytes) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf").startswith(_CALENDAR_START) and _OUR_PRODID in head
+
+
+CALENDAR = Ours("calendar", _our_calendar)
 
 # Plain words for the failures a coordinator can fix; anything else uses the OS's text.
 _REASONS = {
@@ -36,7 +81,17 @@ _REASONS = {
     errno.EFBIG: "the file is larger than this system allows",
     errno.EDQUOT: "disk quota exceeded",
     errno.ENAMETOOLONG: "the file name is too long",
+    errno.ELOOP: "too many levels of links",
+    errno.EPIPE: "the reader has gone away",
 }
+
+
+def reason(exc: OSError) -> str:
+    """An OSError in plain words, for one-line messages."""
+    if exc.errno in _REASONS:
+        return _REASONS[exc.errno]
+    text = exc.strerror or str(exc) or type(exc).__name__
+    return " ".join(text.split()).lower()
 
 
 def read_text(path: Path, what: str, *, encoding: str = "utf-8") -> str:
@@ -49,7 +104,7 @@ def read_text(path: Path, what: str, *, encoding: str = "utf-8") -> str:
     except UnicodeDecodeError:
         raise UsageError(f"{what} {path} is not UTF-8 text") from None
     except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {_reason(exc)}") from None
+        raise UsageError(f"cannot read {what} {path}: {reason(exc)}") from None
 
 
 def read_toml(path: Path, what: str) -> dict[str, Any]:
@@ -64,66 +119,226 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         raise UsageError(f"{what} {path} is not valid TOML: {exc}") from None
 
 
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write `data` to `path` atomically, or to standard output when `path` is `-`.
+def write_output(
+    path: str | Path,
+    data: bytes,
+    *,
+    force: bool = False,
+    protected: Iterable[Path] = (),
+    ours: Ours = CALENDAR,
+) -> None:
+    """Write `data` to `path` (see the module docstring), or to standard output for `-`.
+    `ours` tells the files ketaplan wrote of this kind (default: calendars).
 
-    Raises OutputError (one line, naming the path and why) when the file cannot be
-    written; the old file, if any, is then untouched and no temporary file is left.
+    Raises OutputError (one line, naming the path and why) when the file may not or
+    cannot be written; the old file, if any, is then untouched and no temporary file is
+    left.
     """
     if str(path) == STDOUT:
-        _write_stdout(data)
+        write_stdout(data)
         return
     if not str(path):
         raise OutputError("cannot write a file with an empty name")
     target = Path(path)
     try:
-        _replace(target, data)
+        kind = _target_kind(target, force=force, protected=protected, ours=ours)
+        if kind == "new" or kind == "regular":
+            with replacing(target, force=force, protected=protected, checked=True) as temp:
+                _write_new(temp, data)
+        elif kind == "device":
+            _write_device(target, data)
+        else:
+            _rewrite_through_link(target, data, force=force, protected=protected, ours=ours)
     except OSError as exc:
-        raise OutputError(f"cannot write {target}: {_reason(exc)}") from None
+        raise OutputError(f"cannot write {target}: {reason(exc)}") from None
 
 
-def _write_stdout(data: bytes) -> None:
-    sys.stdout.flush()
-    buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:
-        # A text-only stream (some embedders): the bytes are UTF-8 by contract.
-        sys.stdout.write(data.decode("utf-8"))
-    else:
-        buffer.write(data)
-        buffer.flush()
-
-
-def _replace(target: Path, data: bytes) -> None:
-    if target.is_symlink():
-        # Replace the file the link points to, not the link (a calendar kept in a
-        # synced folder and linked from elsewhere stays linked).
-        target = target.resolve()
-    directory = target.parent
-    if target.is_dir():
-        # os.replace would report this only after the temporary file was written.
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
-    mode = _mode_for(target)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+def write_stdout(data: bytes) -> None:
+    """The bytes on standard output; a full disk or a closed pipe is one line, not a
+    traceback (a closed pipe is re-raised as BrokenPipeError for the CLI to end quietly)."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp makes 0600 files; keep the old file's mode, or what open() would give.
-        # A file system without modes (FAT, some network shares) is no reason to fail.
+        sys.stdout.flush()
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:
+            # A text-only stream (some embedders): the bytes are UTF-8 by contract.
+            sys.stdout.write(data.decode("utf-8"))
+            sys.stdout.flush()
+        else:
+            buffer.write(data)
+            buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write to standard output: {reason(exc)}") from None
+
+
+@contextlib.contextmanager
+def replacing(
+    target: Path,
+    *,
+    force: bool = False,
+    protected: Iterable[Path] = (),
+    mode: int | None = None,
+    checked: bool = False,
+) -> Iterator[str]:
+    """A temporary file's name in `target`'s directory; when the block ends without an
+    error it is fsynced and renamed over `target`, else removed. `mode` is the new
+    file's mode (default: the old file's, or what open() would give). For writers that
+    need a path rather than bytes (SQLite's backup)."""
+    if not checked:
+        try:
+            kind = _target_kind(target, force=force, protected=protected)
+        except OSError as exc:
+            raise OutputError(f"cannot write {target}: {reason(exc)}") from None
+        if kind not in ("new", "regular"):
+            raise OutputError(f"cannot write {target}: it is not a regular file")
+    final_mode = _mode_for(target) if mode is None else mode
+    try:
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+        os.close(fd)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {reason(exc)}") from None
+    try:
+        # mkstemp makes 0600 files; a file system without modes is no reason to fail.
         with contextlib.suppress(OSError):
-            os.chmod(temp_name, mode)
+            os.chmod(temp_name, final_mode)
+        yield temp_name
         os.replace(temp_name, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         raise
-    _sync_directory(directory)
+    _sync_directory(target.parent)
+
+
+def _target_kind(
+    target: Path, *, force: bool, protected: Iterable[Path], ours: Ours = CALENDAR
+) -> str:
+    """new, regular (replace atomically), device (write directly) or link (to a regular
+    file: rewrite in place); raises OutputError for what must not be written."""
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        if not target.parent.is_dir():
+            raise
+        return "new"
+    if _is_protected(info, protected):
+        raise OutputError(f"{target} is the clinic book in use; it is never replaced")
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            followed = os.stat(target)
+        except FileNotFoundError:
+            raise OutputError(
+                f"{target} is a link to a file that does not exist; give the file itself"
+            ) from None
+        if _is_protected(followed, protected):
+            raise OutputError(f"{target} leads to the clinic book in use; it is never replaced")
+        if stat.S_ISREG(followed.st_mode):
+            return "link"
+        info = followed
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+    if stat.S_ISCHR(info.st_mode) or stat.S_ISFIFO(info.st_mode):
+        return "device"
+    if not stat.S_ISREG(info.st_mode):
+        raise OutputError(f"{target} is {_kind_name(info.st_mode)}, not a file; not written")
+    with open(target, "rb") as handle:
+        head = handle.read() if ours.whole else handle.read(_SNIFF_BYTES)
+    _check_replaceable(target, head, force=force, ours=ours)
+    return "regular"
+
+
+def _check_replaceable(target: Path, head: bytes, *, force: bool, ours: Ours) -> None:
+    if not head or force:
+        return
+    if head.startswith(SQLITE_MAGIC):
+        raise OutputError(
+            f"{target} is an SQLite database (a clinic book?); not replaced: choose another "
+            "name, or give --force"
+        )
+    if ours.test(head):
+        return
+    raise OutputError(
+        f"{target} exists and is not a {ours.what} ketaplan wrote; not replaced: choose "
+        "another name, or give --force to replace it"
+    )
+
+
+def _is_protected(info: os.stat_result, protected: Iterable[Path]) -> bool:
+    for path in protected:
+        try:
+            other = os.stat(path)
+        except OSError:
+            continue
+        if (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino):
+            return True
+    return False
+
+
+def _kind_name(mode: int) -> str:
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "not a regular file"
+
+
+def _write_new(temp_name: str, data: bytes) -> None:
+    with open(temp_name, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_device(target: Path, data: bytes) -> None:
+    """A character device or FIFO, opened as it is (no truncation, no creation)."""
+    fd = os.open(target, os.O_WRONLY | os.O_NOCTTY)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+            raise OutputError(f"{target} changed while it was being opened; not written")
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _rewrite_through_link(
+    target: Path, data: bytes, *, force: bool, protected: Iterable[Path], ours: Ours
+) -> None:
+    """A regular file reached through a link: opened by the kernel (its link protections
+    apply), checked, its space reserved, then rewritten in place; the link stays."""
+    fd = os.open(target, os.O_RDWR | os.O_NOCTTY)
+    try:
+        info = os.fstat(fd)
+        if _is_protected(info, protected):
+            raise OutputError(f"{target} leads to the clinic book in use; it is never replaced")
+        if not stat.S_ISREG(info.st_mode):
+            raise OutputError(f"{target} changed while it was being opened; not written")
+        size = info.st_size if ours.whole else _SNIFF_BYTES
+        _check_replaceable(target, os.pread(fd, size, 0), force=force, ours=ours)
+        if data and hasattr(os, "posix_fallocate"):
+            # A full disk fails here, before a byte of the old calendar is overwritten.
+            os.posix_fallocate(fd, 0, len(data))
+        os.lseek(fd, 0, os.SEEK_SET)
+        _write_all(fd, data)
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 def _mode_for(target: Path) -> int:
     try:
-        return target.stat().st_mode & 0o7777
+        return os.stat(target).st_mode & 0o7777
     except OSError:
         umask = os.umask(0)
         os.umask(umask)
@@ -141,10 +356,3 @@ def _sync_directory(directory: Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _reason(exc: OSError) -> str:
-    if exc.errno in _REASONS:
-        return _REASONS[exc.errno]
-    text = exc.strerror or str(exc) or type(exc).__name__
-    return " ".join(text.split()).lower()

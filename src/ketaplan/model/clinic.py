@@ -19,6 +19,9 @@ DEFAULT_ALARM_TEXT = "Ketamine appointment tomorrow: arrange a driver home."
 DEFAULT_SCREENING_VALID_DAYS = 90
 REMS_PROGRAMS = ("us-spravato", "none")
 PAPERS = ("a4", "letter")
+# A patient code after normalisation (upper case): a letter or digit, then letters,
+# digits and dashes, 40 characters at most.
+DEFAULT_PATIENT_CODE = r"^[A-Z0-9][A-Z0-9-]{0,39}$"
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class ClinicConfig:
         language: the patient handout's language: a catalogue shipped with ketaplan
             (en, de) or a clinic's own catalogue FILE.toml.
         paper: a4 or letter for the handout; None to choose from the clinic's country.
+        book_group: the OS group that shares the book (0660); None for its owner alone.
+        patient_code: the regular expression every (upper-cased) patient code matches.
         source: the file this came from, or None for built-in defaults.
     """
 
@@ -89,4 +94,6 @@ class ClinicConfig:
     contact: str = ""
     language: str = "en"
     paper: str | None = None
+    book_group: str | None = None
+    patient_code: str = DEFAULT_PATIENT_CODE
     source: Path | None = None

@@ -167,3 +167,20 @@ class ChairUse(NamedTuple):
     start: datetime
     end: datetime
     chair: int
+
+
+@dataclass(frozen=True)
+class BookCheck:
+    """What an integrity check of the book found.
+
+    Attributes:
+        problems: SQLite's integrity and foreign-key findings; empty when intact.
+        courses: courses in the book.
+        sessions: session rows in the book, every status.
+        screenings: screenings stored.
+    """
+
+    problems: tuple[str, ...]
+    courses: int
+    sessions: int
+    screenings: int

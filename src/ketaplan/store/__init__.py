@@ -19,6 +19,7 @@ from typing import Protocol
 
 from ketaplan.model.protocol import Location
 from ketaplan.model.records import (
+    BookCheck,
     ChairUse,
     CourseRecord,
     EnrollmentRecord,
@@ -35,6 +36,11 @@ class Book(Protocol):
     @property
     def location(self) -> str:
         """Where the book is, for messages."""
+        ...
+
+    @property
+    def created(self) -> bool:
+        """Whether opening it made a new book (the command says so)."""
         ...
 
     def active_course(self, patient: str) -> CourseRecord | None: ...
@@ -99,15 +105,38 @@ class BookWriter(Protocol):
         ...
 
 
-def open_book(path: Path, *, create: bool = True) -> Book:
-    """Open the book at `path`, creating it (and upgrading an older one) as needed.
+def open_book(path: Path, *, create: bool = True, group: str | None = None) -> Book:
+    """Open the book at `path`, creating it (and upgrading an older one) as needed; a new
+    book is its owner's alone, or shared with `group` (the config's `[book] group`).
 
     Raises BookError, leaving the file untouched, when it is not a ketaplan book or was
     written by a newer ketaplan; with `create=False`, when there is no book yet.
     """
     from ketaplan.store.sqlite import SqliteBook
 
-    return SqliteBook.open(path, create=create)
+    return SqliteBook.open(path, create=create, group=group)
 
 
-__all__ = ["Book", "BookWriter", "open_book"]
+def make_book_folder(folder: Path, group: str | None = None) -> None:
+    """Make the folder for a new book: its owner's alone, or the group's."""
+    from ketaplan.store.sqlite import make_folder
+
+    make_folder(folder, group)
+
+
+def backup_book(path: Path, target: str) -> BookCheck:
+    """Copy the book into the empty file `target` while others may book (SQLite's online
+    backup), and check the copy."""
+    from ketaplan.store.sqlite import backup_book as backup
+
+    return backup(path, target)
+
+
+def check_book(path: Path) -> BookCheck:
+    """The book's integrity check, changing nothing."""
+    from ketaplan.store.sqlite import check_book as check
+
+    return check(path)
+
+
+__all__ = ["Book", "BookWriter", "backup_book", "check_book", "make_book_folder", "open_book"]
