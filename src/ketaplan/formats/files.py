@@ -32,7 +32,6 @@ import errno
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,6 +191,8 @@ def replacing(
             raise OutputError(f"cannot write {target}: {reason(exc)}") from None
         if kind not in ("new", "regular"):
             raise OutputError(f"cannot write {target}: it is not a regular file")
+    import tempfile  # random and friends: only when a file is written, never for a plan
+
     final_mode = _mode_for(target) if mode is None else mode
     try:
         fd, temp_name = tempfile.mkstemp(

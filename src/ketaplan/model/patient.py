@@ -11,7 +11,6 @@ not match the clinic's pattern (`[clinic] patient_code`, matched after upper-cas
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
 from ketaplan.errors import UsageError
@@ -38,10 +37,15 @@ def normalise_code(text: str, pattern: str = DEFAULT_PATIENT_CODE) -> str:
             f"patient code {text!r} has a space or control character; "
             "use the clinic's patient code (e.g. P-001), never a name"
         )
-    code = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).upper())
+    if text.isascii():
+        code = text.upper()  # ASCII is its own NFC, and one script
+    else:
+        import unicodedata  # only a code beyond ASCII needs the Unicode tables
+
+        code = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).upper())
     if len(code) > MAX_LENGTH:
         raise UsageError(f"patient code must be 1 to {MAX_LENGTH} characters")
-    found = scripts(code)
+    found = set() if code.isascii() else scripts(code)
     if len(found) > 1:
         raise UsageError(
             f"patient code {text!r} mixes scripts ({', '.join(sorted(found)).title()}): "
@@ -57,6 +61,8 @@ def normalise_code(text: str, pattern: str = DEFAULT_PATIENT_CODE) -> str:
 
 def scripts(code: str) -> set[str]:
     """The writing systems of the code's letters and digits (ASCII digits belong to all)."""
+    import unicodedata  # the Unicode tables, for codes beyond ASCII only
+
     found: set[str] = set()
     for ch in code:
         category = unicodedata.category(ch)
