@@ -181,3 +181,48 @@ def test_a_pattern_that_is_not_a_regular_expression_is_refused(
         "Error: ketaplan.toml: clinic.patient_code is not a regular expression: "
         "unterminated character set at position 1\n"
     )
+
+
+def test_codes_stored_before_their_one_spelling_are_given_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A book written by a ketaplan that stored codes as typed (book version 3): its
+    lower-case codes get their spelling, so a contraindication stored for p-002 stops a
+    booking of P-002 and p-001's active course counts for P-001. Two active courses that
+    become one code are left as they were."""
+    import sqlite3
+
+    screen(capsys, tmp_path, "P-002", mania=True)  # a contraindication
+    for code in ("P-001", "P-003", "P-004"):
+        screen(capsys, tmp_path, code)
+        assert run(capsys, "book", "--patient", code, "--start", "2030-01-07").code == 0
+    with sqlite3.connect(tmp_path / "book.sqlite") as db:
+        db.execute("UPDATE screenings SET patient = lower(patient) WHERE patient = 'P-002'")
+        db.execute("UPDATE courses SET patient = lower(patient) WHERE patient <> 'P-004'")
+        # Two active courses, p-003 and P-003, as an old ketaplan would have allowed.
+        db.execute("UPDATE courses SET patient = 'P-003' WHERE patient = 'P-004'")
+        db.execute("DELETE FROM schema_migrations WHERE version = 4")
+        db.execute("PRAGMA user_version = 3")
+    with sqlite3.connect(tmp_path / "book.sqlite") as db:
+        stored = sorted(db.execute("SELECT patient FROM courses"))
+    assert stored == [("P-003",), ("p-001",), ("p-003",)]
+
+    refused = run(capsys, "book", "--patient", "P-002", "--start", "2030-01-07")
+    assert refused.code == 1
+    assert refused.err.startswith("Error: P-002: the latest screening")
+    again = run(capsys, "book", "--patient", "P-001", "--start", "2030-01-07")
+    assert again.err.startswith("Error: P-001: already has an active course")
+    with sqlite3.connect(tmp_path / "book.sqlite") as db:
+        assert sorted(db.execute("SELECT patient FROM courses")) == [
+            ("P-001",),
+            ("P-003",),
+            ("p-003",),
+        ]
+        assert db.execute("SELECT patient FROM screenings WHERE patient LIKE '%2'").fetchall() == [
+            ("P-002",)
+        ]
+    check = run(capsys, "admin", "check")
+    assert check.out.splitlines()[1:] == [
+        "Warning: one patient has 2 active courses, stored as P-003, p-003 (from before codes "
+        "had one spelling); ketaplan's commands reach only the one in upper case"
+    ]

@@ -37,12 +37,7 @@ def normalise_code(text: str, pattern: str = DEFAULT_PATIENT_CODE) -> str:
             f"patient code {text!r} has a space or control character; "
             "use the clinic's patient code (e.g. P-001), never a name"
         )
-    if text.isascii():
-        code = text.upper()  # ASCII is its own NFC, and one script
-    else:
-        import unicodedata  # only a code beyond ASCII needs the Unicode tables
-
-        code = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).upper())
+    code = spelling(text)
     if len(code) > MAX_LENGTH:
         raise UsageError(f"patient code must be 1 to {MAX_LENGTH} characters")
     found = set() if code.isascii() else scripts(code)
@@ -57,6 +52,16 @@ def normalise_code(text: str, pattern: str = DEFAULT_PATIENT_CODE) -> str:
             "upper-casing), e.g. P-001"
         )
     return code
+
+
+def spelling(text: str) -> str:
+    """The one spelling of a code, unchecked: Unicode NFC, then upper case (the book's
+    migration 4 gives codes stored before this their spelling)."""
+    if text.isascii():
+        return text.upper()  # ASCII is its own NFC
+    import unicodedata  # only a code beyond ASCII needs the Unicode tables
+
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).upper())
 
 
 def scripts(code: str) -> set[str]:

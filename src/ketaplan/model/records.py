@@ -178,9 +178,12 @@ class BookCheck:
         courses: courses in the book.
         sessions: session rows in the book, every status.
         screenings: screenings stored.
+        one_patient: the stored spellings of each code that has more than one active
+            course (books from before codes had one spelling), to be resolved by hand.
     """
 
     problems: tuple[str, ...]
     courses: int
     sessions: int
     screenings: int
+    one_patient: tuple[tuple[str, ...], ...] = ()

@@ -37,6 +37,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from ketaplan.errors import BookError
+from ketaplan.model.patient import spelling
 from ketaplan.model.protocol import ROUTES, Location, Route
 from ketaplan.model.records import (
     BookCheck,
@@ -138,6 +139,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # enrollment missing), a JSON array of lines; NULL for none. Screenings need no
     # change: a stored one keeps its answers, and newer questions read as not asked.
     ("ALTER TABLE courses ADD COLUMN flags TEXT",),
+    # 4: patient codes in their one spelling (NFC, upper case: ketaplan.model.patient),
+    # so that a screening or course stored as p-001 counts for P-001. Two active courses
+    # whose codes become one are left as they were: the unique index would refuse it,
+    # and which course stays active is the coordinator's decision.
+    (
+        "UPDATE screenings SET patient = ketaplan_spelling(patient) "
+        "WHERE patient <> ketaplan_spelling(patient)",
+        "UPDATE rems_enrollments SET patient = ketaplan_spelling(patient) "
+        "WHERE patient <> ketaplan_spelling(patient)",
+        """UPDATE courses SET patient = ketaplan_spelling(patient)
+        WHERE patient <> ketaplan_spelling(patient) AND NOT (active = 1 AND EXISTS (
+            SELECT 1 FROM courses other WHERE other.active = 1 AND other.id <> courses.id
+            AND ketaplan_spelling(other.patient) = ketaplan_spelling(courses.patient)))""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -848,7 +863,13 @@ def _check(db: sqlite3.Connection) -> BookCheck:
     def count(table: str) -> int:
         return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
-    return BookCheck((), count("courses"), count("sessions"), count("screenings"))
+    by_code: dict[str, list[str]] = {}
+    for (patient,) in db.execute("SELECT patient FROM courses WHERE active = 1"):
+        by_code.setdefault(spelling(patient), []).append(patient)
+    twice = tuple(tuple(sorted(names)) for names in by_code.values() if len(names) > 1)
+    return BookCheck(
+        (), count("courses"), count("sessions"), count("screenings"), tuple(sorted(twice))
+    )
 
 
 def _dumped_version(db: sqlite3.Connection) -> int | None:
@@ -907,6 +928,7 @@ def _migrate(db: sqlite3.Connection) -> None:
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(version INTEGER PRIMARY KEY, applied_utc TEXT NOT NULL)"
         )
+        db.create_function("ketaplan_spelling", 1, spelling, deterministic=True)
         for number in range(version + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[number - 1]:
                 db.execute(statement)
