@@ -172,8 +172,13 @@ def test_a_book_restored_from_a_dump_is_recognised(
             new.executescript("\n".join(db.iterdump()))
     with sqlite3.connect(restored) as db:
         assert db.execute("PRAGMA application_id").fetchone() == (0,)
+    restored.chmod(0o644)  # as the sqlite3 shell makes it: readable by everyone
     result = run(capsys, "agenda", "--week", START, "--book", str(restored), "--format", "json")
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.err) == (
+        0,
+        f"Made {restored} unreadable by other users (mode 0644 -> 0640)\n",
+    )
+    assert stat.S_IMODE(restored.stat().st_mode) == 0o640
     assert result.out.count('"patient"') == 6
     with sqlite3.connect(restored) as db:
         assert db.execute("PRAGMA application_id").fetchone() == (store.APPLICATION_ID,)

@@ -75,6 +75,28 @@ def test_a_new_book_and_its_data_folder_are_the_owners_alone(
     assert side_file_modes(folder / "book.sqlite") == {"-wal": (0o600, gid), "-shm": (0o600, gid)}
 
 
+def test_a_book_and_data_folder_from_an_earlier_ketaplan_lose_other_users_access(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier ketaplan made the folder 0755 and the book 0644; the group's
+    permissions are left alone (a group may share them)."""
+    (tmp_path / "ketaplan.toml").write_text(CLINIC, encoding="utf-8")
+    monkeypatch.delenv("KETAPLAN_BOOK")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert run(capsys, *BOOK, "P-001").code == 0
+    folder = tmp_path / "data" / "ketaplan"
+    folder.chmod(0o755)
+    (folder / "book.sqlite").chmod(0o644)
+    result = run(capsys, *BOOK, "P-002")
+    assert (result.code, result.err) == (
+        0,
+        f"Made {folder} unreadable by other users (mode 0755 -> 0750)\n"
+        f"Made {folder}/book.sqlite unreadable by other users (mode 0644 -> 0640)\n",
+    )
+    assert (mode(folder), mode(folder / "book.sqlite")) == (0o750, 0o640)
+    assert run(capsys, *BOOK, "P-003").err == ""
+
+
 def test_a_group_book_is_0660_in_the_clinics_group(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, umask: int
 ) -> None:

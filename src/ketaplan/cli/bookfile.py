@@ -62,9 +62,10 @@ def opened_book(option: str | None, clinic: ClinicConfig, *, create: bool) -> It
     path, default = book_path(option, clinic)
     from ketaplan.store import make_book_folder, open_book
 
-    if default and create:
-        make_book_folder(path.parent, clinic.book_group)
+    folder_notice = make_book_folder(path.parent, clinic.book_group) if default and create else None
     book = open_book(path, create=create, group=clinic.book_group)
+    for notice in filter(None, [folder_notice, *book.notices]):
+        sys.stderr.write(f"{notice}\n")
     if book.created:
         sys.stderr.write(f"Created a new clinic book at {path}\n")
     try:

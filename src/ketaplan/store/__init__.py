@@ -43,6 +43,11 @@ class Book(Protocol):
         """Whether opening it made a new book (the command says so)."""
         ...
 
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """What opening changed that the user should hear of (a mode tightened)."""
+        ...
+
     def active_course(self, patient: str) -> CourseRecord | None: ...
 
     def course_sessions(self, course_id: int) -> list[SessionRecord]:
@@ -117,11 +122,12 @@ def open_book(path: Path, *, create: bool = True, group: str | None = None) -> B
     return SqliteBook.open(path, create=create, group=group)
 
 
-def make_book_folder(folder: Path, group: str | None = None) -> None:
-    """Make the folder for a new book: its owner's alone, or the group's."""
+def make_book_folder(folder: Path, group: str | None = None) -> str | None:
+    """Make the folder for a new book: its owner's alone, or the group's; an existing one
+    loses other users' permissions. Returns a notice of what was changed, if anything."""
     from ketaplan.store.sqlite import make_folder
 
-    make_folder(folder, group)
+    return make_folder(folder, group)
 
 
 def backup_book(path: Path, target: str) -> BookCheck:

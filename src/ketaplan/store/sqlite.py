@@ -188,16 +188,25 @@ def _local(text: str, zone: str) -> datetime:
 class SqliteBook:
     """A clinic book in an SQLite file (see the module docstring)."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path, *, created: bool) -> None:
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        path: Path,
+        *,
+        created: bool,
+        notices: tuple[str, ...] = (),
+    ) -> None:
         self._db = connection
         self._path = path
         self._created = created
+        self._notices = notices
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True, group: str | None = None) -> SqliteBook:
         gid = _group_id(group)
         _check_file(path, create=create)
         created = _create_file(path, gid) if create else False
+        notices = () if created else tuple(filter(None, [_close_to_others(path)]))
         try:
             db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
         except sqlite3.Error as exc:
@@ -214,7 +223,7 @@ class SqliteBook:
             db.close()
             _undo_create(path, created)
             raise
-        return cls(db, path, created=created)
+        return cls(db, path, created=created, notices=notices)
 
     @property
     def location(self) -> str:
@@ -224,6 +233,11 @@ class SqliteBook:
     def created(self) -> bool:
         """Whether this open made a new book."""
         return self._created
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """What opening changed that the user should hear of (a mode tightened)."""
+        return self._notices
 
     def close(self) -> None:
         self._db.close()
@@ -731,10 +745,25 @@ def _match_side_files(path: Path) -> None:
                 os.chmod(side, book.st_mode & 0o777)
 
 
-def make_folder(folder: Path, group: str | None) -> None:
-    """Make the book's folder (and its parents): 0700, or 2770 in the clinic's group."""
+def _close_to_others(path: Path) -> str | None:
+    """Take other users' permissions off a file or folder of ours (a book made 0644 by an
+    earlier ketaplan); the group's are left alone. Returns what was done, or None."""
+    try:
+        info = path.stat()
+        if info.st_uid != os.geteuid() or not info.st_mode & 0o007:
+            return None
+        old = stat.S_IMODE(info.st_mode)
+        os.chmod(path, old & ~0o007)
+    except OSError:
+        return None
+    return f"Made {path} unreadable by other users (mode {old:04o} -> {old & ~0o007:04o})"
+
+
+def make_folder(folder: Path, group: str | None) -> str | None:
+    """Make the book's folder (and its parents): 0700, or 2770 in the clinic's group. An
+    existing one of ours loses other users' permissions; returns a notice if it did."""
     if folder.is_dir():
-        return
+        return _close_to_others(folder)
     gid = _group_id(group)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -743,6 +772,7 @@ def make_folder(folder: Path, group: str | None) -> None:
         os.chmod(folder, PRIVATE_FOLDER if gid is None else GROUP_FOLDER)
     except OSError as exc:
         raise BookError(f"cannot create the folder {folder}: {exc.strerror or exc}") from None
+    return None
 
 
 @contextmanager
