@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ketaplan.booking.capacity import Booking, Capacity, book_course, day_utilization
-from ketaplan.errors import BookError
+from ketaplan.errors import BookError, PlanError
 from ketaplan.formats.protocol_file import (
     protocol_definition,
     protocol_from_definition,
@@ -287,3 +287,34 @@ def test_when_full_days_leave_no_room_for_the_rules_the_course_starts_later() ->
         "start date moved from 2026-12-07 to 2026-12-12: no room earlier"
     )
     assert violations(second.course.sessions, pair, second.calendar, second.course.start) == []
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    patients=st.lists(
+        st.tuples(st.sampled_from(["iv", "im", "esketamine"]), st.integers(0, 6)),
+        min_size=2,
+        max_size=10,
+    ),
+    chairs=st.integers(1, 2),
+    hours=st.sampled_from(["09:00-11:00", "08:00-12:00", "09:00-11:15"]),
+)
+def test_the_roster_estimate_never_refuses_a_roster_that_fits(
+    patients: list[tuple[str, int]], chairs: int, hours: str
+) -> None:
+    """The estimate is a bound: whenever every course of a roster can be placed, it says
+    the roster fits (it refuses only what cannot fit however the courses are placed)."""
+    from ketaplan.booking.estimate import estimate
+
+    config = clinic(chairs, 1, 15, hours)
+    requests = [
+        request(f"P-{i}", BUILTIN[name], MONDAY + timedelta(days=offset), sessions=1)
+        for i, (name, offset) in enumerate(patients)
+    ]
+    cap = capacity(config)
+    try:
+        for req in requests:
+            book_course(req, None, cap)
+    except (BookError, PlanError):
+        return  # it did not fit: the estimate may say either
+    assert estimate(requests, config, ZONE, nothing_booked).fits
