@@ -69,7 +69,7 @@ def test_a_planned_enrollment_date_ahead_is_recorded(
 ) -> None:
     ahead = (date.today() + timedelta(days=30)).isoformat()
     result = run(capsys, "rems", "enroll", "P-001", "--date", ahead, "--book", "b.sqlite")
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.err) == (0, "Created a new clinic book at b.sqlite\n")
     assert result.out == f"Recorded the REMS enrollment of P-001 on {ahead} in b.sqlite\n"
 
 

@@ -19,13 +19,20 @@ from ketaplan.formats.csvfile import FORMULA_START, csv_text
 from ketaplan.model.clinic import DEFAULT_PATIENT_CODE
 from ketaplan.model.patient import FORMULA_PREFIXES, normalise_code, scripts
 from tests.clirun import file_hashes, run
-from tests.test_cli_safety import screen
+from tests.test_cli_safety import CLINIC, screen
 
 ANYTHING = r"^.+$"
 GREEK_RHO = "\u03a1"  # drawn like a Latin P
 CYRILLIC_ER = "\u0420"  # likewise
 LOOK_ALIKES = [GREEK_RHO, CYRILLIC_ER, "\u0391", "\u0410", "\uff30", "\u0440"]
 DECOMPOSED_U = "U\u0308"  # Ü as U and a combining diaeresis
+
+
+@pytest.fixture(autouse=True)
+def _clinic(tmp_path: Path) -> None:
+    """The safety tests' clinic: screenings stay valid for the far-ahead start dates."""
+    (tmp_path / "ketaplan.toml").write_text(CLINIC, encoding="utf-8")
+
 
 hostile = st.one_of(
     st.text(st.characters(), max_size=16),  # every Unicode category, surrogates aside
@@ -192,7 +199,7 @@ def test_codes_stored_before_their_one_spelling_are_given_it(
     become one code are left as they were."""
     import sqlite3
 
-    screen(capsys, tmp_path, "P-002", mania=True)  # a contraindication
+    screen(capsys, tmp_path, "P-002", mania_current=True)  # a contraindication
     for code in ("P-001", "P-003", "P-004"):
         screen(capsys, tmp_path, code)
         assert run(capsys, "book", "--patient", code, "--start", "2030-01-07").code == 0
