@@ -367,6 +367,8 @@ def test_every_plan_keeps_every_rule_or_is_refused_with_a_reason(request: Course
 def test_a_refused_plan_names_a_start_date_that_really_works(request: CourseRequest) -> None:
     try:
         plan_course(request)
+    except UsageError:
+        return  # refused as bad input (an --until past 200 doses): no start date is named
     except PlanError as error:
         message = str(error)
         if "the first start date that works is" not in message:
