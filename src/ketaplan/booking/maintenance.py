@@ -6,8 +6,7 @@ from pathlib import Path
 
 from ketaplan.errors import BookError
 from ketaplan.formats.files import replacing
-from ketaplan.model.records import BookCheck
-from ketaplan.store import backup_book, check_book
+from ketaplan.store import BookCheck, backup_book, check_book
 
 # A copy holds the same health data as the book: its owner's alone, whatever the umask.
 BACKUP_MODE = 0o600

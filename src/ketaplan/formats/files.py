@@ -33,7 +33,6 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +46,9 @@ _OUR_PRODID = b"PRODID:-//ketaplan//"
 _SNIFF_BYTES = 4096
 
 
-@dataclass(frozen=True)
 class Ours:
     """How to tell an existing file ketaplan wrote, which may be replaced without --force.
+    (A plain class: this module loads on every command, a dataclass costs start-up time.)
 
     Attributes:
         what: the kind of file, for messages (`calendar`, `handout`).
@@ -57,9 +56,12 @@ class Ours:
         whole: the test needs the whole file, not its first 4 KiB.
     """
 
-    what: str
-    test: Callable[[bytes], bool]
-    whole: bool = False
+    __slots__ = ("test", "what", "whole")
+
+    def __init__(self, what: str, test: Callable[[bytes], bool], *, whole: bool = False):
+        self.what = what
+        self.test = test
+        self.whole = whole
 
 
 def _our_calendar(head: bytes) -> bool:

@@ -167,23 +167,3 @@ class ChairUse(NamedTuple):
     start: datetime
     end: datetime
     chair: int
-
-
-@dataclass(frozen=True)
-class BookCheck:
-    """What an integrity check of the book found.
-
-    Attributes:
-        problems: SQLite's integrity and foreign-key findings; empty when intact.
-        courses: courses in the book.
-        sessions: session rows in the book, every status.
-        screenings: screenings stored.
-        one_patient: the stored spellings of each code that has more than one active
-            course (books from before codes had one spelling), to be resolved by hand.
-    """
-
-    problems: tuple[str, ...]
-    courses: int
-    sessions: int
-    screenings: int
-    one_patient: tuple[tuple[str, ...], ...] = ()

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 from ketaplan.model.protocol import Location
 from ketaplan.model.records import (
-    BookCheck,
     ChairUse,
     CourseRecord,
     EnrollmentRecord,
@@ -28,6 +28,26 @@ from ketaplan.model.records import (
     ScreeningRecord,
     SessionRecord,
 )
+
+
+@dataclass(frozen=True)
+class BookCheck:
+    """What an integrity check of the book found.
+
+    Attributes:
+        problems: SQLite's integrity and foreign-key findings; empty when intact.
+        courses: courses in the book.
+        sessions: session rows in the book, every status.
+        screenings: screenings stored.
+        one_patient: the stored spellings of each code that has more than one active
+            course (books from before codes had one spelling), to be resolved by hand.
+    """
+
+    problems: tuple[str, ...]
+    courses: int
+    sessions: int
+    screenings: int
+    one_patient: tuple[tuple[str, ...], ...] = ()
 
 
 class Book(Protocol):
@@ -145,4 +165,12 @@ def check_book(path: Path) -> BookCheck:
     return check(path)
 
 
-__all__ = ["Book", "BookWriter", "backup_book", "check_book", "make_book_folder", "open_book"]
+__all__ = [
+    "Book",
+    "BookCheck",
+    "BookWriter",
+    "backup_book",
+    "check_book",
+    "make_book_folder",
+    "open_book",
+]

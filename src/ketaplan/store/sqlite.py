@@ -40,7 +40,6 @@ from ketaplan.errors import BookError
 from ketaplan.model.patient import spelling
 from ketaplan.model.protocol import ROUTES, Location, Route
 from ketaplan.model.records import (
-    BookCheck,
     ChairUse,
     CourseRecord,
     EnrollmentRecord,
@@ -51,6 +50,7 @@ from ketaplan.model.records import (
     SessionRecord,
     SessionStatus,
 )
+from ketaplan.store import BookCheck
 
 # "KTPL": marks the file as a ketaplan book.
 APPLICATION_ID = 0x4B54504C
