@@ -266,6 +266,22 @@ def test_a_pasted_windows_path_is_refused(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ketaplan.toml"]
 
 
+def test_a_windows_path_in_the_config_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KETAPLAN_BOOK")
+    config = CLINIC + "[book]\npath = '\\\\server\\share\\book.sqlite'\n"
+    (tmp_path / "ketaplan.toml").write_text(config, encoding="utf-8")
+    result = book(capsys, "P-001")
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        "Error: ketaplan.toml: book.path \\\\server\\share\\book.sqlite is a Windows path, "
+        "which this system would take as a file name; give the path where the share or drive "
+        "is mounted here\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ketaplan.toml"]
+
+
 MOUNTINFO = """\
 22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
 40 22 0:35 / /mnt/clinic\\040share rw,relatime shared:20 - nfs4 srv:/export rw,vers=4.2

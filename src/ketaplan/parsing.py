@@ -23,6 +23,15 @@ _TIME = re.compile(r"(\d{1,2}):(\d{2})")
 _INTERVAL = re.compile(r"(\d+)\s*([dw])")
 
 
+_WINDOWS_PATH = re.compile(r"^(\\\\|[A-Za-z]:\\)")
+
+
+def is_windows_path(text: str) -> bool:
+    """A pasted Windows path (`\\\\server\\share\\...` or `C:\\...`), which POSIX would take
+    as one odd file name in the working folder."""
+    return bool(_WINDOWS_PATH.match(text))
+
+
 def parse_date(text: str, *, what: str = "date", today: date | None = None) -> date:
     """An ISO date (YYYY-MM-DD) from FIRST_DATE to LAST_DATE, or `today`/`tomorrow` when
     `today` is given."""

@@ -7,6 +7,7 @@ is refused with its name, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from ketaplan.model.clinic import (
 )
 from ketaplan.parsing import (
     WEEKDAYS,
+    is_windows_path,
     parse_blood_pressure,
     parse_closure,
     parse_holidays,
@@ -413,7 +415,13 @@ def _alarm(value: object) -> int | None:
 def _path(value: object, config_path: Path) -> Path | None:
     if value is None:
         return None
-    path = Path(_str(value, "book.path")).expanduser()
+    text = _str(value, "book.path")
+    if os.name != "nt" and is_windows_path(text):
+        raise UsageError(
+            f"book.path {text} is a Windows path, which this system would take as a file "
+            "name; give the path where the share or drive is mounted here"
+        )
+    path = Path(text).expanduser()
     return path if path.is_absolute() else config_path.parent / path
 
 

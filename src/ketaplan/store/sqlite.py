@@ -50,6 +50,7 @@ from ketaplan.model.records import (
     SessionRecord,
     SessionStatus,
 )
+from ketaplan.parsing import is_windows_path
 from ketaplan.store import BookCheck
 
 # "KTPL": marks the file as a ketaplan book.
@@ -65,7 +66,6 @@ SIDE_FILES = ("-wal", "-shm")
 MOUNTINFO = Path("/proc/self/mountinfo")
 # File systems on which SQLite's WAL mode (shared memory between processes) is unsafe.
 NETWORK_FILE_SYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "afs", "ncpfs"})
-_WINDOWS_PATH = re.compile(r"^(\\\\|[A-Za-z]:\\)")
 BACKUP_HINT = "`ketaplan admin backup FILE` makes a copy while others book"
 
 # Numbered migrations, applied in order and never edited once released: a schema change
@@ -550,7 +550,7 @@ def _session(row: tuple[Any, ...]) -> SessionRecord:
 def _check_file(path: Path, *, create: bool) -> None:
     """Refuse what is plainly not a book, or not usable as one, before SQLite touches it."""
     text = str(path)
-    if os.name != "nt" and _WINDOWS_PATH.match(text):
+    if os.name != "nt" and is_windows_path(text):
         raise BookError(
             f"the book path {text} is a Windows path, which this system would take as a "
             "file name; give the path where the share or drive is mounted here"
