@@ -113,6 +113,22 @@ def test_a_group_book_is_0660_in_the_clinics_group(
     assert side_file_modes(book) == {"-wal": (0o660, gid), "-shm": (0o660, gid)}
 
 
+def test_naming_a_group_in_the_config_shares_an_existing_book(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "ketaplan.toml").write_text(CLINIC, encoding="utf-8")
+    assert run(capsys, *BOOK, "P-001").code == 0
+    book = tmp_path / "book.sqlite"
+    assert mode(book) == 0o600
+    group = grp.getgrgid(os.getegid()).gr_name
+    config = CLINIC + f'[book]\ngroup = "{group}"\n'
+    (tmp_path / "ketaplan.toml").write_text(config, encoding="utf-8")
+    result = run(capsys, "agenda", "--week", "2030-01-07")
+    assert (result.code, result.err) == (0, f"Shared {book} with the group {group} (mode 0660)\n")
+    assert mode(book) == 0o660
+    assert run(capsys, "agenda", "--week", "2030-01-07").err == ""
+
+
 def test_an_unknown_group_is_refused_before_anything_is_made(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -206,7 +206,7 @@ class SqliteBook:
         gid = _group_id(group)
         _check_file(path, create=create)
         created = _create_file(path, gid) if create else False
-        notices = () if created else tuple(filter(None, [_close_to_others(path)]))
+        notices = () if created else tuple(filter(None, [_settle_mode(path, group, gid)]))
         try:
             db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
         except sqlite3.Error as exc:
@@ -743,6 +743,24 @@ def _match_side_files(path: Path) -> None:
                 os.chown(side, -1, book.st_gid)
             if info.st_mode & 0o777 != book.st_mode & 0o777:
                 os.chmod(side, book.st_mode & 0o777)
+
+
+def _settle_mode(path: Path, group: str | None, gid: int | None) -> str | None:
+    """An existing book of ours gets the mode the config asks for: shared with the group
+    (0660) when `[book] group` names one, else without other users' permissions."""
+    if gid is None:
+        return _close_to_others(path)
+    try:
+        info = path.stat()
+        if info.st_uid != os.geteuid():
+            return None
+        if info.st_gid == gid and stat.S_IMODE(info.st_mode) == GROUP_MODE:
+            return None
+        os.chown(path, -1, gid)
+        os.chmod(path, GROUP_MODE)
+    except OSError:
+        return None
+    return f"Shared {path} with the group {group} (mode 0660)"
 
 
 def _close_to_others(path: Path) -> str | None:
