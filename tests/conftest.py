@@ -1,5 +1,6 @@
 """Every test runs in its own empty working directory, with its own clinic book and no
-clinic config, at a fixed terminal width, with no colour."""
+clinic config, at a fixed terminal width, with no colour, logged in as "coordinator" (the
+history's default "who")."""
 
 from __future__ import annotations
 
@@ -16,3 +17,4 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    monkeypatch.setenv("LOGNAME", "coordinator")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.clirun import run
+from tests.pinned import pin
 
 CLINIC = """[clinic]
 name = "Lakeside"
@@ -97,10 +98,19 @@ def book_esketamine(capsys: pytest.CaptureFixture[str], patient: str, start: str
     assert result.code == 0, result.err
 
 
-def test_due_lists_the_forms_of_the_week_before(capsys: pytest.CaptureFixture[str]) -> None:
+def test_due_lists_the_forms_of_the_week_before(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = pin(monkeypatch)
+    at("2030-01-02T09:00:00+01:00")
     book_esketamine(capsys, "P-001", "2030-01-07")  # Mon 7 and Thu 10 January, ...
     book_esketamine(capsys, "P-002", "2030-01-08")  # Tue 8 and Fri 11 January, ...
     run(capsys, "book", "--patient", "P-003", "--start", "2030-01-07")  # IV: no forms
+    at("2030-01-16T09:00:00+01:00")
+    for patient, day in (("P-001", "2030-01-07"), ("P-001", "2030-01-10"),
+                         ("P-002", "2030-01-08"), ("P-002", "2030-01-11"),
+                         ("P-003", "2030-01-07")):  # fmt: skip
+        assert run(capsys, "attend", "--patient", patient, "--date", day).code == 0
     result = run(capsys, "rems", "due", "--week", "2030-01-16", "--format", "json")
     assert (result.code, result.err) == (0, "")
     data = json.loads(result.out)
@@ -124,7 +134,47 @@ def test_due_lists_the_forms_of_the_week_before(capsys: pytest.CaptureFixture[st
         "  Due             Patient  Session date    Session uid",
     ]
     assert lines[3].startswith("  Mon 2030-01-14  P-001    Mon 2030-01-07  ")
-    assert lines[-1] == "4 forms: each within 7 calendar days of its session."
+    assert lines[-1] == (
+        "4 forms: each within 7 calendar days of its session; `ketaplan rems filed` records one."
+    )
+
+
+def test_forms_are_owed_for_attended_sessions_only_until_filed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = pin(monkeypatch)
+    at("2030-01-02T09:00:00+01:00")
+    book_esketamine(capsys, "P-001", "2030-01-07")  # Mon 7, Thu 10, Mon 14, ...
+    at("2030-01-21T09:00:00+01:00")
+    assert run(capsys, "attend", "--patient", "P-001", "--date", "2030-01-07").code == 0
+    assert run(capsys, "miss", "--patient", "P-001", "--date", "2030-01-10").code == 0
+    assert run(capsys, "attend", "--patient", "P-001", "--date", "2030-01-14").code == 0
+    due = run(capsys, "rems", "due", "--week", "2030-01-21", "--format", "json")
+    forms = json.loads(due.out)["forms"]
+    assert [(f["session_date"], f["due"], f["overdue"]) for f in forms] == [
+        ("2030-01-07", "2030-01-14", True),
+        ("2030-01-14", "2030-01-21", False),
+    ]
+    filed = run(capsys, "rems", "filed", "--patient", "P-001", "--session", "1", "--by", "anna")
+    assert (filed.code, filed.err) == (0, "")
+    assert filed.out == (
+        "Recorded the REMS monitoring form of P-001 session 1 (Mon 2030-01-07) as filed on "
+        "2030-01-21 (late).\n"
+    )
+    again = run(capsys, "rems", "filed", "--patient", "P-001", "--session", "1")
+    assert (again.code, again.err) == (
+        1,
+        "Error: the form for session 1 of P-001 was already recorded as filed on 2030-01-21 "
+        "by anna\n",
+    )
+    missed = run(capsys, "rems", "filed", "--patient", "P-001", "--session", "2")
+    assert missed.err == (
+        "Error: session 2 of P-001 is missed; a monitoring form is owed for attended "
+        "sessions only\n"
+    )
+    table = run(capsys, "rems", "due", "--week", "2030-01-21").out.splitlines()
+    assert table[3].startswith("  Mon 2030-01-21  P-001    Mon 2030-01-14  ")
+    assert len(table) == 6
 
 
 def test_cancelled_sessions_owe_no_form(capsys: pytest.CaptureFixture[str]) -> None:

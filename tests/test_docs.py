@@ -29,6 +29,9 @@ UPDATE = os.environ.get("KETAPLAN_DOCS_UPDATE") == "1"
 # A fenced block: its language, the rest of its info string, its body.
 FENCE = re.compile(r"^```([\w-]*)([^\n]*)\n(.*?)^```[ \t]*$", flags=re.M | re.S)
 TITLE = re.compile(r'title="([^"/]+)"')
+# `<!-- clock: ISO -->` before a block: the pinned clock moves there (a page where time
+# passes, such as docs/lifecycle.md).
+CLOCK = re.compile(r"<!-- clock: (\S+) -->")
 
 
 def doc_pages() -> list[Path]:
@@ -135,9 +138,14 @@ def test_every_console_example_prints_what_it_shows(
     shutil.copytree(ROOT / "examples", "examples")  # as in a clone: examples/*.toml
     text = page.read_text(encoding="utf-8")
     shell = Shell(capsys, monkeypatch)
-    updated, done = [], 0
+    updated, done, previous = [], 0, 0
     for block in FENCE.finditer(text):
         lang, info, body = block.groups()
+        clocks = CLOCK.findall(text, previous, block.start())
+        previous = block.end()
+        if clocks:
+            moment = datetime.fromisoformat(clocks[-1])
+            monkeypatch.setattr("ketaplan.cli.clock.now", lambda moment=moment: moment)
         title = TITLE.search(info)
         if title:
             Path(title[1]).write_text(body, encoding="utf-8")

@@ -329,3 +329,55 @@ def test_a_sessions_phase_split_comes_from_its_courses_stored_protocol(tmp_path:
         tx.add_course(new, [session(1, 7)])
     (row,) = book.course_sessions(1)
     assert (row.route, row.checkin_minutes, row.dose_minutes) == ("esketamine", 15, 10)
+
+
+def test_a_version_2_book_gains_the_lifecycle_without_losing_a_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ketaplan.store.sqlite as sqlite_store
+    from ketaplan.model.records import Attendance, Measurements
+
+    path = tmp_path / "v2.sqlite"
+    with monkeypatch.context() as old:
+        old.setattr(sqlite_store, "MIGRATIONS", MIGRATIONS[:2])
+        old.setattr(sqlite_store, "SCHEMA_VERSION", 2)
+        open_book(path).close()
+    db = sqlite3.connect(path)
+    for active in (0, 1):
+        db.execute(
+            "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, "
+            "active, created_utc) VALUES ('P-001', 'iv', 'IV ketamine', '{\"route\":\"iv\"}', "
+            "'2026-12-07', 'Europe/Berlin', ?, '2026-12-01T08:00:00Z')",
+            (active,),
+        )
+    for course_id, uid, status, day in ((1, "u1", "cancelled", "07"), (2, "v1", "booked", "14")):
+        db.execute(
+            "INSERT INTO sessions (course_id, uid, sequence, number, phase, phase_number, "
+            "phase_total, location, start_utc, end_utc, zone, chair, status) VALUES (?, ?, ?, "
+            "1, 'induction', 1, 6, 'clinic', ?, ?, 'Europe/Berlin', 1, ?)",
+            (course_id, uid, int(status == "cancelled"), f"2026-12-{day}T08:00:00Z",
+             f"2026-12-{day}T09:30:00Z", status),
+        )  # fmt: skip
+    db.commit()
+    db.close()
+
+    book = open_book(path)
+    rows = book.patient_sessions("P-001")
+    assert [(r.uid, r.status, r.sequence) for r in rows] == [
+        ("u1", "cancelled", 1),
+        ("v1", "booked", 0),
+    ]
+    current = book.active_course("P-001")
+    assert current is not None
+    assert (current.id, current.status, current.induction) == (2, "active", None)
+    with book.writing() as tx:
+        entry = Attendance(rows[1].id, "not-dosed", "BP", Measurements(170, 100), None, "a", NOW)
+        tx.record_session(entry)
+    assert [r.status for r in book.patient_sessions("P-001")] == ["cancelled", "not-dosed"]
+    book.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT status FROM courses ORDER BY id").fetchall() == [
+        ("cancelled",),
+        ("active",),
+    ]
+    db.close()

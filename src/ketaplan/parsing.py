@@ -148,3 +148,11 @@ def parse_blood_pressure(text: str, *, what: str = "blood pressure") -> tuple[in
             "diastolic 20 to 200 mmHg"
         )
     return systolic, diastolic
+
+
+def parse_bounded(text: str, *, what: str, low: int, high: int) -> int:
+    """A whole number from `low` to `high`."""
+    value = text.strip()
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise UsageError(f"{what} {text!r} is not a whole number from {low} to {high}")
+    return int(value)

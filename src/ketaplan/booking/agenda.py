@@ -3,12 +3,13 @@ day's chair utilization."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from ketaplan.booking.capacity import day_utilization
+from ketaplan.errors import BookError
 from ketaplan.model.calendar import day_bounds
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.records import ScreeningRecord, SessionRecord
@@ -68,11 +69,24 @@ def enrollments(book: Book, sessions: Sequence[SessionRecord]) -> dict[str, date
     return dates
 
 
-def agenda(book: Book, first: date, last: date, clinic: ClinicConfig, zone: str) -> Agenda:
-    """The clinic sessions from `first` to `last`, and every day of the span with its
-    sessions and utilization."""
+def agenda(
+    book: Book,
+    first: date,
+    last: date,
+    clinic: ClinicConfig,
+    zone: str,
+    *,
+    patient: str | None = None,
+    statuses: Collection[str] | None = None,
+) -> Agenda:
+    """The clinic sessions from `first` to `last` (only `patient`'s, only in `statuses`
+    when given), and every day of the span with its sessions and utilization."""
     since, until = day_bounds(first, last, zone)
     sessions = book.sessions_between(since, until, location="clinic")
+    if patient is not None:
+        sessions = [s for s in sessions if s.patient == patient]
+    if statuses is not None:
+        sessions = [s for s in sessions if s.status in statuses]
     where = ZoneInfo(zone)
     by_day: dict[date, list[SessionRecord]] = {}
     for s in sessions:
@@ -87,3 +101,18 @@ def agenda(book: Book, first: date, last: date, clinic: ClinicConfig, zone: str)
     screenings = latest_screenings(book, sessions)
     enrolled = enrollments(book, sessions)
     return Agenda(first, last, zone, tuple(sessions), tuple(days), screenings, enrolled)
+
+
+def course_span(book: Book, patient: str, zone: str, today: date) -> tuple[date, date]:
+    """The first and last day of the patient's current course's clinic sessions (today
+    when it has none); BookError when the patient has no course."""
+    course = book.active_course(patient)
+    if course is None:
+        raise BookError(f"{patient} has no course in the book {book.location}")
+    where = ZoneInfo(zone)
+    days = [
+        s.start.astimezone(where).date()
+        for s in book.course_sessions(course.id)
+        if s.location == "clinic"
+    ]
+    return (min(days), max(days)) if days else (today, today)

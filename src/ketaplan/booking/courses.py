@@ -18,6 +18,7 @@ REMS an enrollment not yet recorded (it is needed before the first treatment, wh
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +34,9 @@ from ketaplan.model.calendar import ClinicCalendar
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import Course, CourseRequest, Session, session_fields
 from ketaplan.model.records import (
+    CourseRecord,
     EnrollmentRecord,
+    HistoryEntry,
     NewCourse,
     NewSession,
     ScreeningOverride,
@@ -152,6 +155,7 @@ def book_courses(
     now: datetime,
     replace: bool,
     advance: Callable[[], None] = lambda: None,
+    by: str = "unknown",
 ) -> BookResult:
     """Book every job in one transaction, or none, reporting every problem at once.
 
@@ -162,7 +166,8 @@ def book_courses(
     Each job must pass the safety check (see `ketaplan.safety.gate`); what it flags is
     stored with the course. Under the esketamine REMS a course without an enrollment on
     or before its first clinic session is booked and flagged; a job's `enrolled_on` is
-    recorded first, in the same transaction.
+    recorded first, in the same transaction. Each booking, and each
+    replaced course, is appended to the history as made `by` this person.
     """
     rems = rems_applies(clinic.rems_program, zone)
     problems: list[str] = []
@@ -173,7 +178,8 @@ def book_courses(
         active = {job.request.patient: tx.active_course(job.request.patient) for job in jobs}
         for job in jobs:
             course = active[job.request.patient]
-            if course is not None and not replace:
+            # A completed or cancelled course is history: a new one needs no --replace.
+            if course is not None and course.status == "active" and not replace:
                 problems.append(
                     f"{job.where}: already has an active course ({course.title}, start "
                     f"{course.start}); give --replace to cancel its future sessions and book "
@@ -183,7 +189,14 @@ def book_courses(
             raise BookError(_problems(problems, len(jobs)))
         for course in active.values():
             if course is not None:
-                cancelled += tx.cancel_course(course.id, now)
+                dropped = tx.cancel_course(course.id, now)
+                cancelled += dropped
+                if dropped:
+                    tx.add_history(
+                        HistoryEntry(
+                            course.id, course.patient, now, by, "replace", None, None, None
+                        )
+                    )
         if len(jobs) > 1:
             check_fits([job.request for job in jobs], clinic, zone, tx.chairs_held)
         capacity = Capacity(clinic, zone, tx.chairs_held, now=now)
@@ -220,7 +233,10 @@ def book_courses(
                 missing = enrollment_flag(booking.course, enrollment) if rems else None
                 if missing is not None:
                     flags += (missing,)
-                tx.add_course(_new_course(booking, now, override, flags), _new_sessions(booking))
+                record = tx.add_course(
+                    _new_course(booking, now, override, flags), _new_sessions(booking)
+                )
+                tx.add_history(_booked_entry(record, booking, now, by, override))
             except KetaplanError as exc:
                 if len(jobs) == 1:
                     raise
@@ -277,6 +293,36 @@ def _enrollment(tx: BookWriter, job: BookingJob, now: datetime) -> Enrollment | 
     return None if recorded is None else Enrollment(patient, recorded.enrolled_on)
 
 
+def _booked_entry(
+    record: CourseRecord,
+    booking: Booking,
+    now: datetime,
+    by: str,
+    override: ScreeningOverride | None,
+) -> HistoryEntry:
+    sessions = [
+        {
+            "number": p.session.number,
+            "label": f"{p.session.phase} {p.session.phase_number}/{p.session.phase_total}",
+            "start": p.session.start.isoformat(),
+            "chair": p.chair,
+            "status": "booked",
+            "uid": p.session.uid,
+        }
+        for p in booking.placements
+    ]
+    return HistoryEntry(
+        record.id,
+        record.patient,
+        now,
+        by,
+        "book",
+        None if override is None else f"screening override: {override.reason}",
+        None,
+        json.dumps(sessions, ensure_ascii=False),
+    )
+
+
 def _new_course(
     booking: Booking,
     now: datetime,
@@ -307,7 +353,11 @@ def active_course(book: Book, patient: str) -> tuple[Course, tuple[SessionRecord
     record = book.active_course(patient)
     if record is None:
         raise BookError(f"{patient} has no active course in the book {book.location}")
-    rows = [s for s in book.course_sessions(record.id) if s.status != "cancelled"]
+    # Date order: sessions added by a re-plan have later numbers but may come earlier.
+    rows = sorted(
+        (s for s in book.course_sessions(record.id) if s.status != "cancelled"),
+        key=lambda s: (s.start, s.number),
+    )
     sessions = tuple(_as_session(rows, i) for i in range(len(rows)))
     course = Course(
         record.patient, _protocol(record.definition), record.zone, record.start, sessions

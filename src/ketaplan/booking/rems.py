@@ -5,15 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from ketaplan.booking.views import OVERDUE_LOOKBACK_DAYS, forms_owed
 from ketaplan.model.calendar import day_bounds
 from ketaplan.model.records import EnrollmentRecord
-from ketaplan.safety.rems import (
-    FORM_DUE_DAYS,
-    WEEK_DAYS,
-    MonitoringForm,
-    booked_forms,
-    forms_due,
-)
+from ketaplan.safety.rems import FORM_DUE_DAYS, WEEK_DAYS, MonitoringForm, session_form
 from ketaplan.store import Book
 
 
@@ -45,13 +40,17 @@ def enroll(book: Book, patient: str, day: date, *, now: datetime) -> Enrolled:
     return Enrolled(patient, day, None if previous is None else previous.enrolled_on, not same)
 
 
-def forms_due_in_week(book: Book, monday: date, zone: str) -> list[MonitoringForm]:
-    """The monitoring forms due in the 7 days from `monday`: those of the esketamine
-    sessions in the 7 days before, that took or will take place."""
+def forms_due_in_week(book: Book, monday: date, zone: str) -> tuple[list[MonitoringForm], set[str]]:
+    """The monitoring forms not yet filed that are due in the 7 days from `monday` (those
+    of the esketamine sessions attended in the 7 days before) and those overdue (due
+    before `monday`, up to a year back), by due date; and the session uids of the
+    overdue ones. Only attended sessions owe a form."""
     since, until = day_bounds(
-        monday - timedelta(days=FORM_DUE_DAYS),
+        monday - timedelta(days=FORM_DUE_DAYS + OVERDUE_LOOKBACK_DAYS),
         monday - timedelta(days=FORM_DUE_DAYS - WEEK_DAYS + 1),
         zone,
     )
-    sessions = book.sessions_between(since, until, location="clinic")
-    return forms_due(booked_forms(sessions), monday)
+    sunday = monday + timedelta(days=WEEK_DAYS - 1)
+    owed = forms_owed(book, monday, sunday, since, until)
+    forms = [session_form(f.session) for f in owed]
+    return forms, {f.session.uid for f in owed if f.overdue}

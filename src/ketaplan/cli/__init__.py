@@ -28,6 +28,14 @@ COMMAND_MODULES = {
     "rems": "ketaplan.cli.rems",
     "handout": "ketaplan.cli.handout",
     "admin": "ketaplan.cli.admin",
+    "attend": "ketaplan.cli.attend",
+    "miss": "ketaplan.cli.miss",
+    "cancel": "ketaplan.cli.cancel",
+    "move": "ketaplan.cli.move",
+    "booster": "ketaplan.cli.booster",
+    "replan": "ketaplan.cli.replan",
+    "course": "ketaplan.cli.course",
+    "history": "ketaplan.cli.history",
 }
 
 # How the command line names the planner's concepts (see `RequestError`).

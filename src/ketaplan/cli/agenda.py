@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ketaplan.booking.agenda import Agenda
+from ketaplan.booking.agenda import Agenda, course_span
 from ketaplan.booking.agenda import agenda as agenda_of
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
@@ -17,6 +17,7 @@ from ketaplan.cli.common import (
     ConfigOpt,
     FormatOpt,
     check_format,
+    check_patient,
     clinic_zone,
     load_clinic,
 )
@@ -29,8 +30,9 @@ from ketaplan.formats.shapes import (
     session_checklist,
 )
 from ketaplan.model.clinic import ClinicConfig
-from ketaplan.model.records import SessionRecord
+from ketaplan.model.records import STATUSES, SessionRecord
 from ketaplan.parsing import parse_date
+from ketaplan.planning.reviews import is_review_point
 
 
 def agenda_range(
@@ -102,13 +104,32 @@ def agenda(
             "override (table and json).",
         ),
     ] = False,
+    patient: Annotated[
+        str | None,
+        typer.Option(
+            "--patient",
+            metavar="CODE",
+            help="Only this patient's sessions; without dates, the whole current course.",
+            show_default=False,
+        ),
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            metavar="STATUSES",
+            help="Only sessions in these statuses, e.g. booked or missed,not-dosed.",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOpt = "table",
     book_option: BookOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """The clinic's sessions by day, time and chair, with each day's chair utilization.
 
-    Without dates: the current week (Monday to Sunday) in the clinic's time zone.
+    Without dates: the current week (Monday to Sunday) in the clinic's time zone; with
+    --patient, that patient's whole current course. Review points say "review".
 
     --detail adds, under each session, its flags, any screening override stored with the
     course and the route's staff checklist. A contraindication screened after booking is
@@ -132,9 +153,17 @@ def agenda(
         raise UsageError("--detail is for --format table or json; csv keeps its columns")
     clinic = load_clinic(config)
     zone = clinic_zone(None, clinic)
-    first_day, last_day = agenda_range(day, week, first, last, clock.today_in(zone))
+    wanted = _statuses(status)
+    code = check_patient(patient) if patient is not None else None
+    today = clock.today_in(zone)
+    whole = code is not None and not (day or week or first or last)
+    first_day, last_day = agenda_range(day, week, first, last, today)
     with opened_book(book_option, clinic, create=False) as clinic_book:
-        result = agenda_of(clinic_book, first_day, last_day, clinic, zone)
+        if whole and code is not None:
+            first_day, last_day = course_span(clinic_book, code, zone, today)
+        result = agenda_of(
+            clinic_book, first_day, last_day, clinic, zone, patient=code, statuses=wanted
+        )
     if fmt == "json":
         import json
 
@@ -155,19 +184,39 @@ def agenda(
     if fmt == "csv":
         write_csv(AGENDA_CSV, agenda_csv_rows(result.sessions))
         return
-    _print_agenda(result, clinic, detail=detail)
+    _print_agenda(result, clinic, detail=detail, patient=code)
 
 
-def _print_agenda(result: Agenda, clinic: ClinicConfig, *, detail: bool = False) -> None:
+def _statuses(text: str | None) -> set[str] | None:
+    if text is None:
+        return None
+    wanted = {part.strip() for part in text.split(",")}
+    unknown = sorted(wanted - set(STATUSES))
+    if unknown:
+        raise UsageError(f"--status {unknown[0]!r} is not one of {', '.join(STATUSES)}")
+    return wanted
+
+
+def _print_agenda(
+    result: Agenda, clinic: ClinicConfig, *, detail: bool = False, patient: str | None = None
+) -> None:
     """Plain aligned columns, not a Rich table: a busy clinic's week is thousands of rows,
-    and staff print it."""
+    and staff print it. One patient's agenda shows only that patient's days, without the
+    clinic's utilization."""
     from zoneinfo import ZoneInfo
 
     where = ZoneInfo(result.zone)
     first, last = result.first, result.last
     span = f"{first}" if first == last else f"{first} to {last}"
     lines = [f"Agenda {span} · {clinic.name} · {plural(clinic.chairs, 'chair')} · {result.zone}"]
+    if patient is not None:
+        lines = [f"Agenda {span} · {clinic.name} · {patient} · {result.zone}"]
     for day in result.days:
+        if patient is not None:
+            if day.sessions:
+                lines += ["", f"{day.day:%a %Y-%m-%d}"]
+                lines += _agenda_rows(list(day.sessions), where, result, clinic, detail=detail)
+            continue
         if day.utilization is None and not day.sessions:
             continue
         use = "closed" if day.utilization is None else f"chairs {100 * day.utilization:.0f}% used"
@@ -176,6 +225,12 @@ def _print_agenda(result: Agenda, clinic: ClinicConfig, *, detail: bool = False)
     if not result.sessions:
         lines += ["", f"No sessions booked from {first} to {last}."]
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _review(s: SessionRecord) -> bool:
+    return s.status in ("booked", "attended") and is_review_point(
+        s.route, s.phase, s.phase_number, s.phase_total
+    )
 
 
 AGENDA_COLUMNS = ("Time", "Chair", "Patient", "Session", "Status")
@@ -196,7 +251,7 @@ def _agenda_rows(
             f"{s.start.astimezone(where):%H:%M}-{s.end.astimezone(where):%H:%M}",
             str(s.chair),
             s.patient,
-            f"{s.title} {s.phase_label} (#{s.number})",
+            f"{s.title} {s.phase_label} (#{s.number})" + (" · review" if _review(s) else ""),
             s.status,
         )
         for s in sessions

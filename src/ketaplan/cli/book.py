@@ -37,6 +37,7 @@ from ketaplan.cli.common import (
     load_clinic,
 )
 from ketaplan.cli.render import console, override_line, plural, write_csv
+from ketaplan.cli.user import who
 from ketaplan.errors import Interrupted, UsageError
 from ketaplan.formats.files import read_text
 from ketaplan.formats.protocol_file import get_protocol
@@ -177,7 +178,14 @@ def book(
         with opened_book(book_option, clinic, create=True) as clinic_book:
             with _progress(len(jobs)) as tick:
                 result = book_courses(
-                    clinic_book, jobs, clinic, zone, now=clock.now(), replace=replace_, advance=tick
+                    clinic_book,
+                    jobs,
+                    clinic,
+                    zone,
+                    now=clock.now(),
+                    replace=replace_,
+                    advance=tick,
+                    by=who(None),
                 )
             location = clinic_book.location
     except KeyboardInterrupt:

@@ -1,8 +1,9 @@
-"""`ketaplan rems enroll` and `ketaplan rems due`: the esketamine REMS in the clinic book.
+"""`ketaplan rems enroll`, `rems due` and `rems filed`: the esketamine REMS in the clinic
+book.
 
 The first esketamine treatment needs the patient's enrollment (booking without it is
-flagged); a patient monitoring form is due within 7 calendar days after every session
-([spravato-rems]). Both only where the REMS applies (ketaplan.toml [rems]).
+flagged); a patient monitoring form is due within 7 calendar days after every attended
+session ([spravato-rems]). Both only where the REMS applies (ketaplan.toml [rems]).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from ketaplan.cli.app import app, mark_stored
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
+    PatientOpt,
     check_format,
     check_patient,
     clinic_zone,
     load_clinic,
 )
 from ketaplan.cli.render import aligned
+from ketaplan.cli.user import ByOpt
 from ketaplan.errors import UsageError
 from ketaplan.formats.shapes import form_json
 from ketaplan.parsing import parse_date
@@ -113,11 +116,12 @@ def due(
     book_option: BookOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """List the REMS patient monitoring forms due in a week.
+    """List the REMS patient monitoring forms due in a week, and those overdue.
 
-    One form per esketamine session, due 7 calendar days after it; cancelled and missed
-    sessions owe none. None at all where the REMS does not apply (ketaplan.toml
-    [rems] program = "none", or a clinic outside the US without the key).
+    One form per attended esketamine session, due 7 calendar days after it; booked,
+    cancelled, missed and not-dosed sessions owe none, and a form recorded with `rems
+    filed` is done. None at all where the REMS does not apply (ketaplan.toml [rems]
+    program = "none", or a clinic outside the US without the key).
 
     Example: ketaplan rems due --week 2026-12-07 --format json
     """
@@ -128,17 +132,17 @@ def due(
     anchor = parse_date(week, what="--week", today=today) if week else today
     monday = anchor - timedelta(days=anchor.weekday())
     with opened_book(book_option, clinic, create=False) as book:
-        forms = forms_due_in_week(book, monday, zone)
+        forms, late = forms_due_in_week(book, monday, zone)
     applies = rems_applies(clinic.rems_program, zone)
     if not applies:
-        forms = []
+        forms, late = [], set()
     sunday = monday + timedelta(days=WEEK_DAYS - 1)
     if fmt == "json":
         data = {
             "from": monday.isoformat(),
             "to": sunday.isoformat(),
             "rems": applies,
-            "forms": [form_json(f) for f in forms],
+            "forms": [form_json(f, overdue=f.session_uid in late) for f in forms],
         }
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
@@ -148,14 +152,40 @@ def due(
             'program = "us-spravato" in ketaplan.toml for a US outpatient clinic.\n'
         )
         return
-    _print_due(forms, monday, sunday, clinic.name, zone)
+    _print_due(forms, late, monday, sunday, clinic.name, zone)
 
 
 FORM_COLUMNS = ("Due", "Patient", "Session date", "Session uid")
 
 
+@rems_app.command("filed")
+def filed(
+    patient: PatientOpt,
+    session: Annotated[
+        int,
+        typer.Option("--session", metavar="N", help="The session's number, as `course` lists it."),
+    ],
+    by: ByOpt = None,
+    book_option: BookOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Record that the REMS patient monitoring form of an attended esketamine session was
+    submitted (today); `rems due` then no longer lists it.
+
+    Example: ketaplan rems filed --patient P-001 --session 3
+    """
+    from ketaplan.booking.lifecycle import file_form  # the lifecycle's use cases: filed only
+    from ketaplan.cli.changes import context
+
+    code = check_patient(patient)
+    clinic = load_clinic(config)
+    with opened_book(book_option, clinic, create=False) as book:
+        result = file_form(book, context(clinic, by), code, session)
+    sys.stdout.write(result.headline + "\n")
+
+
 def _print_due(
-    forms: list[MonitoringForm], monday: date, sunday: date, name: str, zone: str
+    forms: list[MonitoringForm], late: set[str], monday: date, sunday: date, name: str, zone: str
 ) -> None:
     """Plain aligned columns, like the agenda."""
     lines = [f"REMS monitoring forms due {monday} to {sunday} · {name} · {zone}", ""]
@@ -163,10 +193,20 @@ def _print_due(
         lines.append(f"No monitoring forms due from {monday} to {sunday}.")
     else:
         rows = [FORM_COLUMNS] + [
-            (f"{f.due:%a %Y-%m-%d}", f.patient, f"{f.session_day:%a %Y-%m-%d}", f.session_uid)
+            (
+                f"{f.due:%a %Y-%m-%d}" + (" overdue" if f.session_uid in late else ""),
+                f.patient,
+                f"{f.session_day:%a %Y-%m-%d}",
+                f.session_uid,
+            )
             for f in forms
         ]
         lines += aligned(rows)
         plural = "form" if len(forms) == 1 else "forms"
-        lines += ["", f"{len(forms)} {plural}: each within 7 calendar days of its session."]
+        overdue = f", {len(late)} overdue" if late else ""
+        lines += [
+            "",
+            f"{len(forms)} {plural}{overdue}: each within 7 calendar days of its session; "
+            "`ketaplan rems filed` records one.",
+        ]
     sys.stdout.write("\n".join(lines) + "\n")

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import Course
-from ketaplan.model.records import ScreeningOverride, ScreeningRecord, SessionRecord
+from ketaplan.model.records import (
+    Attendance,
+    HistoryEntry,
+    ScreeningOverride,
+    ScreeningRecord,
+    SessionRecord,
+)
 
 if TYPE_CHECKING:
     # Only for types: `ketaplan plan` prints its shapes without loading the safety code.
@@ -267,15 +273,18 @@ class FormJson(TypedDict):
     session_date: str
     due: str
     session_uid: str
+    overdue: bool
 
 
-def form_json(form: MonitoringForm) -> FormJson:
-    """One form of `ketaplan rems due --format json`."""
+def form_json(form: MonitoringForm, *, overdue: bool = False) -> FormJson:
+    """One form of `ketaplan rems due --format json`; `overdue` when it was due before
+    the week listed and is not filed."""
     return {
         "patient": form.patient,
         "session_date": form.session_day.isoformat(),
         "due": form.due.isoformat(),
         "session_uid": form.session_uid,
+        "overdue": overdue,
     }
 
 
@@ -375,3 +384,140 @@ def month_csv_rows(days: Iterable[MonthDayJson]) -> list[tuple[object, ...]]:
         )
         for d in days
     ]
+
+
+class RecordJson(TypedDict):
+    """What was recorded at a session (the latest record; a later one supersedes)."""
+
+    outcome: str
+    reason: str | None
+    bp: str | None
+    hr: int | None
+    spo2: int | None
+    phq9: int | None
+    note: str | None
+    by: str
+    recorded: str
+
+
+def record_json(record: Attendance | None) -> RecordJson | None:
+    if record is None:
+        return None
+    m = record.measured
+    return {
+        "outcome": record.outcome,
+        "reason": record.reason,
+        "bp": None if m.systolic is None else f"{m.systolic}/{m.diastolic}",
+        "hr": m.heart_rate,
+        "spo2": m.spo2,
+        "phq9": m.phq9,
+        "note": record.note,
+        "by": record.by,
+        "recorded": record.recorded.isoformat(),
+    }
+
+
+class FormStateJson(TypedDict):
+    state: str
+    due: str
+
+
+class CourseSessionJson(TypedDict):
+    """One session of `ketaplan course --format json`."""
+
+    number: int
+    phase: str
+    phase_number: int
+    phase_total: int
+    start: str
+    end: str
+    chair: int | None
+    uid: str
+    sequence: int
+    status: str
+    review: bool
+    record: RecordJson | None
+    rems_form: FormStateJson | None
+
+
+def course_session_json(
+    s: SessionRecord,
+    record: Attendance | None,
+    *,
+    review: bool,
+    form: str | None,
+    form_due: date | None,
+) -> CourseSessionJson:
+    return {
+        "number": s.number,
+        "phase": s.phase,
+        "phase_number": s.phase_number,
+        "phase_total": s.phase_total,
+        "start": s.start.isoformat(),
+        "end": s.end.isoformat(),
+        "chair": s.chair,
+        "uid": s.uid,
+        "sequence": s.sequence,
+        "status": s.status,
+        "review": review,
+        "record": record_json(record),
+        "rems_form": None
+        if form is None or form_due is None
+        else {"state": form, "due": form_due.isoformat()},
+    }
+
+
+class HistoryEntryJson(TypedDict):
+    """One change of `ketaplan history --format json` (and `course`'s history)."""
+
+    when: str
+    who: str
+    what: str
+    why: str | None
+    before: list[dict[str, Any]] | None
+    after: list[dict[str, Any]] | None
+
+
+def history_entry_json(e: HistoryEntry) -> HistoryEntryJson:
+    import json  # the stored snapshots are JSON text
+
+    return {
+        "when": e.when.isoformat(),
+        "who": e.who,
+        "what": e.what,
+        "why": e.why,
+        "before": None if e.before is None else json.loads(e.before),
+        "after": None if e.after is None else json.loads(e.after),
+    }
+
+
+class NextSessionJson(TypedDict):
+    number: int
+    start: str
+
+
+class PhqJson(TypedDict):
+    date: str
+    score: int
+
+
+class CourseJson(TypedDict):
+    """`ketaplan course --format json`."""
+
+    patient: str
+    protocol: str
+    title: str
+    timezone: str
+    status: str
+    induction: str | None
+    next_session: NextSessionJson | None
+    sessions: list[CourseSessionJson]
+    phq9: list[PhqJson]
+    history: list[HistoryEntryJson]
+
+
+class HistoryJson(TypedDict):
+    """`ketaplan history --format json`."""
+
+    patient: str
+    history: list[HistoryEntryJson]

@@ -157,3 +157,11 @@ def local_start(day: date, at: time, zone: ZoneInfo) -> tuple[datetime, str | No
 def session_uid(patient: str, protocol: str, start: date, phase: str, number: int) -> str:
     key = "\x1f".join((patient, protocol, start.isoformat(), phase, str(number)))
     return f"{_sha256(key.encode()).hexdigest()[:32]}@ketaplan"
+
+
+def added_session_uid(patient: str, course_id: int, number: int) -> str:
+    """The uid of a session added to a booked course (a make-up, a booster, a re-planned
+    induction): derived from the course's id in the book and the session's number there,
+    which is never reused, so it is the same on every replay and unique in the book."""
+    key = "\x1f".join(("added", patient, str(course_id), str(number)))
+    return f"{_sha256(key.encode()).hexdigest()[:32]}@ketaplan"

@@ -9,10 +9,17 @@ from typing import Literal, NamedTuple
 from ketaplan.model.course import SessionFields
 from ketaplan.model.protocol import Route
 
-SessionStatus = Literal["booked", "attended", "missed", "cancelled"]
-STATUSES: tuple[SessionStatus, ...] = ("booked", "attended", "missed", "cancelled")
+SessionStatus = Literal["booked", "attended", "missed", "not-dosed", "cancelled"]
+STATUSES: tuple[SessionStatus, ...] = ("booked", "attended", "missed", "not-dosed", "cancelled")
 # A session in one of these statuses holds (or held) its chair; a cancelled one does not.
-HOLDS_CHAIR: tuple[SessionStatus, ...] = ("booked", "attended", "missed")
+HOLDS_CHAIR: tuple[SessionStatus, ...] = ("booked", "attended", "missed", "not-dosed")
+# What a session record says happened: a later record supersedes an earlier one.
+Outcome = Literal["attended", "missed", "not-dosed"]
+OUTCOMES: tuple[Outcome, ...] = ("attended", "missed", "not-dosed")
+CourseStatus = Literal["active", "completed", "cancelled"]
+# An IV/IM induction that lost its window: interrupted until the coordinator chooses
+# `replan --continue` (the window is waived) or `--restart` (a new induction).
+InductionState = Literal["interrupted", "continued", "restarted"]
 
 
 @dataclass(frozen=True)
@@ -102,10 +109,17 @@ class CourseRecord(NewCourse):
     Attributes:
         id: the book's id of the course.
         active: the patient's current course; a replaced course is inactive.
+        status: active until its last session is past and recorded (completed) or it is
+            cancelled or replaced (cancelled).
+        induction: None, or `interrupted`, `continued`, `restarted` (see InductionState).
+        induction_since: the first day of a restarted induction; None otherwise.
     """
 
     id: int
     active: bool
+    status: CourseStatus = "active"
+    induction: InductionState | None = None
+    induction_since: date | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,7 +149,7 @@ class SessionRecord(SessionFields):
             uid is unique in the book.
         zone: IANA zone of the course.
         chair: 1-based chair number for a clinic session; None at home.
-        status: booked; later attended, missed or cancelled.
+        status: booked; later attended, missed, not-dosed or cancelled.
         route: the course's route (iv, im, esketamine, lozenge); None when its stored
             protocol names none.
         override: the screening override its course was booked with; None for none.
@@ -167,3 +181,104 @@ class ChairUse(NamedTuple):
     start: datetime
     end: datetime
     chair: int
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """What was measured at check-in; None where not measured.
+
+    Attributes:
+        systolic, diastolic: blood pressure in mmHg.
+        heart_rate: beats per minute.
+        spo2: oxygen saturation in percent.
+        phq9: the patient's PHQ-9 score, 0 to 27.
+    """
+
+    systolic: int | None = None
+    diastolic: int | None = None
+    heart_rate: int | None = None
+    spo2: int | None = None
+    phq9: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return all(
+            v is None
+            for v in (self.systolic, self.diastolic, self.heart_rate, self.spo2, self.phq9)
+        )
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """What happened at one session, as recorded: a later entry for the same session
+    supersedes an earlier one, and both are kept.
+
+    Attributes:
+        session_id: the book's id of the session.
+        outcome: attended, missed or not-dosed.
+        reason: why missed or not dosed; None for none.
+        measured: what was measured at check-in.
+        note: the coordinator's note; None for none.
+        by: who recorded it.
+        recorded: when it was recorded (aware).
+        id: the book's id of the entry (0 before it is stored).
+    """
+
+    session_id: int
+    outcome: Outcome
+    reason: str | None
+    measured: Measurements
+    note: str | None
+    by: str
+    recorded: datetime
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change to a course, appended to its history and never edited.
+
+    Attributes:
+        course_id: the course changed.
+        patient: the patient's code.
+        when: when the change was made (aware).
+        who: who made it.
+        what: book, replace, attend, miss, not-dosed, cancel, move, booster, replan,
+            override, rems-filed.
+        why: the reason given; None for none.
+        before, after: JSON text of what changed; None where nothing was before or after.
+    """
+
+    course_id: int
+    patient: str
+    when: datetime
+    who: str
+    what: str
+    why: str | None
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class FormFiled:
+    """A REMS patient monitoring form recorded as submitted for one session."""
+
+    session_id: int
+    filed_on: date
+    by: str
+    recorded: datetime
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    """A booked session re-placed: new day and time, chair, labels and note; its
+    calendar SEQUENCE is raised and its uid kept."""
+
+    session_id: int
+    phase: str
+    phase_number: int
+    phase_total: int
+    start: datetime
+    end: datetime
+    chair: int | None
+    note: str | None

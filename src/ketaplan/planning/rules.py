@@ -7,6 +7,7 @@ so a plan that breaks a rule is never shown, and the tests use it as their oracl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -181,4 +182,110 @@ def _home_rules(
                 f"home dose {dose.number} on {dose.day} is not between two "
                 f"maintenance visits, {every} days from each"
             )
+    return found
+
+
+def course_violations(
+    protocol: Protocol,
+    slots: Sequence[tuple[str, date, str, int]],
+    calendar: ClinicCalendar,
+    today: date,
+    *,
+    induction: str | None = None,
+    induction_since: date | None = None,
+) -> list[str]:
+    """Every rule the booked future of a course breaks, as readable lines.
+
+    `slots` are the course's clinic sessions that are not cancelled, as (phase, day,
+    status, phase number); the past is history and is not judged, except as the start of
+    the gaps to the future. A booked weekly-phase session stays in its own 7-day block,
+    counted from the course's first session. An interrupted induction is reported as
+    such (its future is left for the coordinator); a continued one has its window and
+    gaps waived.
+    """
+    found: list[str] = []
+    phases = {phase.name: phase for phase in protocol.phases}
+    ordered = sorted(slots, key=lambda s: s[1])
+    found += _weekly_blocks(protocol, ordered, today)
+    treated = [(p, d, st) for p, d, st, _ in ordered if st in ("attended", "booked")]
+    booster_gap = protocol.phases[0].min_gap_days
+    days = [s[1] for s in treated]
+    if len(set(days)) != len(days):
+        found.append("two sessions of the course on one day")
+    for _phase, day, status, _number in ordered:
+        if status == "booked" and day >= today and not calendar.is_open(day):
+            found.append(f"the session on {day} falls on a closed day")
+    for (p1, d1, s1), (p2, d2, s2) in pairwise(treated):
+        if s2 != "booked" or d2 < today:
+            continue
+        gap = (d2 - d1).days
+        booster = "booster" in (p1, p2)
+        phase = phases.get(p2)
+        low = booster_gap if booster or phase is None else phase.min_gap_days
+        if gap < low:
+            found.append(f"the sessions on {d1} and {d2} are {gap} days apart; at least {low}")
+        if booster or phase is None or phase.location != "clinic":
+            continue
+        if induction_since is not None and d1 < induction_since <= d2:
+            continue  # a restarted induction does not count from the one before
+        both_future = s1 == "booked" and d1 >= today
+        same_rhythm = p1 == p2 and phase.kind == "rhythm" and induction != "continued"
+        # A weekly phase continues its schedule after a missed or cancelled session (the
+        # label's missed-dose guidance): the gap around it is allowed to be longer.
+        if phase.kind == "weekly" or (phase.kind == "rhythm" and induction == "continued"):
+            continue
+        if (both_future or same_rhythm) and gap > phase.max_gap_days:
+            found.append(
+                f"the sessions on {d1} and {d2} are {gap} days apart; {phase.name} allows "
+                f"at most {phase.max_gap_days}"
+            )
+    if induction == "interrupted":
+        return [*found, "the induction is interrupted: replan --continue or --restart"]
+    for phase in protocol.phases:
+        if phase.kind != "rhythm" or phase.sessions is None or phase.location != "clinic":
+            continue
+        members = [
+            s[1]
+            for s in treated
+            if s[0] == phase.name and (induction_since is None or s[1] >= induction_since)
+        ]
+        if not members or members[-1] < today:
+            continue  # a finished induction is history
+        if len(members) != phase.sessions:
+            found.append(f"{phase.name} has {len(members)} infusions, needs {phase.sessions}")
+        span = (members[-1] - members[0]).days
+        if phase.window_days and induction != "continued" and span >= phase.window_days:
+            found.append(f"{phase.name} spans {span + 1} days, more than {phase.window_days}")
+    return found
+
+
+def _weekly_blocks(
+    protocol: Protocol, ordered: Sequence[tuple[str, date, str, int]], today: date
+) -> list[str]:
+    """Each booked future session of a weekly phase lies in its own 7-day block, counted
+    from the first session of the first weekly phase (when that session is known)."""
+    weekly = [p for p in protocol.phases if p.kind == "weekly"]
+    if not weekly:
+        return []
+    firsts = [d for p, d, _, n in ordered if p == weekly[0].name and n == 1]
+    if not firsts:
+        return []
+    anchor = min(firsts)
+    found: list[str] = []
+    blocks_before = 0
+    for phase in protocol.phases:
+        if phase.kind != "weekly":
+            continue
+        per_week = phase.per_week or 1
+        for name, day, status, number in ordered:
+            if name != phase.name or status != "booked" or day < today:
+                continue
+            block = blocks_before + (number - 1) // per_week
+            first = anchor + timedelta(days=7 * block)
+            if not first <= day < first + timedelta(days=7):
+                found.append(
+                    f"{phase.name} {number}/{phase.sessions} belongs in the week from {first} "
+                    f"to {first + timedelta(days=6)}, not on {day}"
+                )
+        blocks_before += (phase.sessions or 0) // per_week
     return found

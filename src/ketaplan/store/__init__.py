@@ -14,18 +14,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
-from ketaplan.model.protocol import Location
+from ketaplan.model.protocol import Location, Route
 from ketaplan.model.records import (
+    Attendance,
     ChairUse,
     CourseRecord,
+    CourseStatus,
     EnrollmentRecord,
+    FormFiled,
+    HistoryEntry,
+    InductionState,
     NewCourse,
     NewSession,
     ScreeningRecord,
+    SessionChange,
     SessionRecord,
 )
 
@@ -85,6 +91,28 @@ class Book(Protocol):
         """The patient's latest screening: latest date, then latest recorded."""
         ...
 
+    def session_records(self, course_id: int) -> list[Attendance]:
+        """Everything recorded at the course's sessions, oldest first (superseded too)."""
+        ...
+
+    def patient_sessions(self, patient: str) -> list[SessionRecord]:
+        """Every session of every course of the patient, by start, every status."""
+        ...
+
+    def history(self, patient: str) -> list[HistoryEntry]:
+        """Every change to the patient's courses, oldest first."""
+        ...
+
+    def forms_filed(self, session_ids: Sequence[int]) -> dict[int, FormFiled]:
+        """The latest REMS form filed for each of these sessions that has one."""
+        ...
+
+    def attended_sessions(
+        self, first: datetime, last: datetime, *, route: Route
+    ) -> list[SessionRecord]:
+        """Attended clinic sessions of a route starting in [first, last), by start."""
+        ...
+
     def enrollment(self, patient: str) -> EnrollmentRecord | None:
         """The patient's REMS enrollment: the one recorded last (a later record corrects
         an earlier one)."""
@@ -124,6 +152,44 @@ class BookWriter(Protocol):
         ...
 
     def enrollment(self, patient: str) -> EnrollmentRecord | None: ...
+
+    def add_sessions(self, course_id: int, zone: str, sessions: Sequence[NewSession]) -> None:
+        """Book more sessions into a course; BookError when a uid is live already."""
+        ...
+
+    def course_sessions(self, course_id: int) -> list[SessionRecord]: ...
+
+    def session_records(self, course_id: int) -> list[Attendance]: ...
+
+    def record_session(self, entry: Attendance) -> None:
+        """Store what happened at a session and set the session's status to it."""
+        ...
+
+    def change_session(self, change: SessionChange) -> None:
+        """Re-place a booked session: same uid, raised sequence."""
+        ...
+
+    def cancel_sessions(self, session_ids: Sequence[int]) -> None:
+        """Cancel booked sessions (kept, never deleted), raising their sequence."""
+        ...
+
+    def set_course_state(
+        self,
+        course_id: int,
+        status: CourseStatus,
+        induction: InductionState | None,
+        induction_since: date | None,
+    ) -> None: ...
+
+    def add_history(self, entry: HistoryEntry) -> None:
+        """Append one change to the history; nothing in it is ever edited."""
+        ...
+
+    def forms_filed(self, session_ids: Sequence[int]) -> dict[int, FormFiled]: ...
+
+    def file_form(self, form: FormFiled) -> None:
+        """Record a REMS monitoring form as submitted; earlier records are kept."""
+        ...
 
     def record_enrollment(self, enrollment: EnrollmentRecord) -> None:
         """Record a REMS enrollment; earlier records are kept, the last one counts."""

@@ -40,13 +40,21 @@ from ketaplan.errors import BookError
 from ketaplan.model.patient import spelling
 from ketaplan.model.protocol import ROUTES, Location, Route
 from ketaplan.model.records import (
+    Attendance,
     ChairUse,
     CourseRecord,
+    CourseStatus,
     EnrollmentRecord,
+    FormFiled,
+    HistoryEntry,
+    InductionState,
+    Measurements,
     NewCourse,
     NewSession,
+    Outcome,
     ScreeningOverride,
     ScreeningRecord,
+    SessionChange,
     SessionRecord,
     SessionStatus,
 )
@@ -153,6 +161,82 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             SELECT 1 FROM courses other WHERE other.active = 1 AND other.id <> courses.id
             AND ketaplan_spelling(other.patient) = ketaplan_spelling(courses.patient)))""",
     ),
+    # 5: a course's life. Sessions gain the status not-dosed (SQLite cannot change a
+    # CHECK in place: the table is rebuilt, every row copied); what happened at each
+    # session (a later record supersedes, both kept), the history of every change, the
+    # course's status and induction state, and the REMS forms filed.
+    (
+        """CREATE TABLE sessions_rebuilt (
+            id INTEGER PRIMARY KEY,
+            course_id INTEGER NOT NULL REFERENCES courses (id),
+            uid TEXT NOT NULL,
+            sequence INTEGER NOT NULL DEFAULT 0,
+            number INTEGER NOT NULL,
+            phase TEXT NOT NULL,
+            phase_number INTEGER NOT NULL,
+            phase_total INTEGER NOT NULL,
+            location TEXT NOT NULL CHECK (location IN ('clinic', 'home')),
+            start_utc TEXT NOT NULL,
+            end_utc TEXT NOT NULL,
+            zone TEXT NOT NULL,
+            chair INTEGER CHECK ((location = 'clinic') = (chair IS NOT NULL)),
+            status TEXT NOT NULL CHECK (
+                status IN ('booked', 'attended', 'missed', 'not-dosed', 'cancelled')
+            ),
+            note TEXT,
+            CHECK (end_utc > start_utc)
+        )""",
+        "INSERT INTO sessions_rebuilt SELECT id, course_id, uid, sequence, number, phase, "
+        "phase_number, phase_total, location, start_utc, end_utc, zone, chair, status, note "
+        "FROM sessions",
+        "DROP TABLE sessions",
+        "ALTER TABLE sessions_rebuilt RENAME TO sessions",
+        "CREATE INDEX sessions_start ON sessions (start_utc)",
+        "CREATE INDEX sessions_course ON sessions (course_id, number)",
+        "CREATE INDEX sessions_uid ON sessions (uid)",
+        "CREATE UNIQUE INDEX sessions_live_uid ON sessions (uid) WHERE status <> 'cancelled'",
+        "ALTER TABLE courses ADD COLUMN status TEXT NOT NULL DEFAULT 'active' "
+        "CHECK (status IN ('active', 'completed', 'cancelled'))",
+        "UPDATE courses SET status = 'cancelled' WHERE active = 0",
+        "ALTER TABLE courses ADD COLUMN induction TEXT "
+        "CHECK (induction IN ('interrupted', 'continued', 'restarted'))",
+        "ALTER TABLE courses ADD COLUMN induction_since TEXT",
+        """CREATE TABLE session_records (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id),
+            outcome TEXT NOT NULL CHECK (outcome IN ('attended', 'missed', 'not-dosed')),
+            reason TEXT,
+            systolic INTEGER,
+            diastolic INTEGER,
+            heart_rate INTEGER,
+            spo2 INTEGER,
+            phq9 INTEGER CHECK (phq9 BETWEEN 0 AND 27),
+            note TEXT,
+            recorded_by TEXT NOT NULL,
+            recorded_utc TEXT NOT NULL
+        )""",
+        "CREATE INDEX session_records_session ON session_records (session_id, id)",
+        """CREATE TABLE history (
+            id INTEGER PRIMARY KEY,
+            course_id INTEGER NOT NULL REFERENCES courses (id),
+            patient TEXT NOT NULL,
+            when_utc TEXT NOT NULL,
+            who TEXT NOT NULL,
+            what TEXT NOT NULL,
+            why TEXT,
+            before_json TEXT,
+            after_json TEXT
+        )""",
+        "CREATE INDEX history_patient ON history (patient, id)",
+        """CREATE TABLE rems_forms (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id),
+            filed_on TEXT NOT NULL,
+            recorded_by TEXT NOT NULL,
+            recorded_utc TEXT NOT NULL
+        )""",
+        "CREATE INDEX rems_forms_session ON rems_forms (session_id, id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -165,7 +249,10 @@ _SELECT_SESSIONS = (
     f"SELECT {_SESSION_COLUMNS} FROM sessions s JOIN courses c ON c.id = s.course_id "
 )
 _COURSE_COLUMNS = """id, patient, protocol, title, definition, start_date, zone,
-    created_utc, active, override_reason, override_screening, flags"""
+    created_utc, active, override_reason, override_screening, flags, status, induction,
+    induction_since"""
+_RECORD_COLUMNS = """r.id, r.session_id, r.outcome, r.reason, r.systolic, r.diastolic,
+    r.heart_rate, r.spo2, r.phq9, r.note, r.recorded_by, r.recorded_utc"""
 _SCREENING_COLUMNS = "patient, screened_on, answers, summary, contraindicated, recorded_utc"
 
 
@@ -251,6 +338,47 @@ class SqliteBook:
             rows = self._db.execute(
                 _SELECT_SESSIONS + "WHERE s.course_id = ? ORDER BY s.number, s.id",
                 (course_id,),
+            ).fetchall()
+        return [_session(row) for row in rows]
+
+    def session_records(self, course_id: int) -> list[Attendance]:
+        with _damage(self._path):
+            return _session_records(self._db, course_id)
+
+    def patient_sessions(self, patient: str) -> list[SessionRecord]:
+        with _damage(self._path):
+            rows = self._db.execute(
+                _SELECT_SESSIONS + "WHERE c.patient = ? ORDER BY s.start_utc, s.id", (patient,)
+            ).fetchall()
+        return [_session(row) for row in rows]
+
+    def history(self, patient: str) -> list[HistoryEntry]:
+        with _damage(self._path):
+            rows = self._db.execute(
+                "SELECT course_id, patient, when_utc, who, what, why, before_json, after_json "
+                "FROM history WHERE patient = ? ORDER BY id",
+                (patient,),
+            ).fetchall()
+        return [
+            HistoryEntry(c, p, datetime.fromisoformat(w), who, what, why, b, a)
+            for c, p, w, who, what, why, b, a in rows
+        ]
+
+    def forms_filed(self, session_ids: Sequence[int]) -> dict[int, FormFiled]:
+        with _damage(self._path):
+            return _forms_filed(self._db, session_ids)
+
+    def attended_sessions(
+        self, first: datetime, last: datetime, *, route: Route
+    ) -> list[SessionRecord]:
+        """Attended clinic sessions of a route starting in [first, last), by start."""
+        with _damage(self._path):
+            rows = self._db.execute(
+                _SELECT_SESSIONS + "WHERE s.start_utc >= ? AND s.start_utc < ? "
+                "AND s.status = 'attended' AND s.location = 'clinic' "
+                "AND json_extract(c.definition, '$.route') = ? "
+                "ORDER BY s.start_utc, s.chair, c.patient, s.number, s.id",
+                (utc_text(first), utc_text(last), route),
             ).fetchall()
         return [_session(row) for row in rows]
 
@@ -344,32 +472,9 @@ class SqliteWriter:
             ),
         )
         course_id = cast(int, cursor.lastrowid)
-        revisions = self._revisions([s.uid for s in sessions])
         try:
-            self._db.executemany(
-                "INSERT INTO sessions (course_id, uid, sequence, number, phase, phase_number, "
-                "phase_total, location, start_utc, end_utc, zone, chair, status, note) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?)",
-                [
-                    (
-                        course_id,
-                        s.uid,
-                        revisions.get(s.uid, -1) + 1,
-                        s.number,
-                        s.phase,
-                        s.phase_number,
-                        s.phase_total,
-                        s.location,
-                        utc_text(s.start),
-                        utc_text(s.end),
-                        course.zone,
-                        s.chair,
-                        s.note,
-                    )
-                    for s in sessions
-                ],
-            )
-        except sqlite3.IntegrityError:
+            self.add_sessions(course_id, course.zone, sessions)
+        except BookError:
             raise BookError(
                 f"{course.patient}: a session of this course (same protocol and start date) "
                 "is already booked and not cancelled; choose another start date"
@@ -394,7 +499,11 @@ class SqliteWriter:
             "WHERE course_id = ? AND status = 'booked' AND start_utc >= ?",
             (course_id, utc_text(since)),
         )
-        self._db.execute("UPDATE courses SET active = 0 WHERE id = ?", (course_id,))
+        self._db.execute(
+            "UPDATE courses SET active = 0, "
+            "status = CASE status WHEN 'active' THEN 'cancelled' ELSE status END WHERE id = ?",
+            (course_id,),
+        )
         return cursor.rowcount
 
     def latest_screening(self, patient: str) -> ScreeningRecord | None:
@@ -423,6 +532,135 @@ class SqliteWriter:
             (enrollment.patient, enrollment.enrolled_on.isoformat(), utc_text(enrollment.recorded)),
         )
 
+    def add_sessions(self, course_id: int, zone: str, sessions: Sequence[NewSession]) -> None:
+        """Book sessions into a course; BookError when a uid is live already."""
+        revisions = self._revisions([s.uid for s in sessions])
+        try:
+            self._db.executemany(
+                "INSERT INTO sessions (course_id, uid, sequence, number, phase, phase_number, "
+                "phase_total, location, start_utc, end_utc, zone, chair, status, note) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?)",
+                [
+                    (
+                        course_id,
+                        s.uid,
+                        revisions.get(s.uid, -1) + 1,
+                        s.number,
+                        s.phase,
+                        s.phase_number,
+                        s.phase_total,
+                        s.location,
+                        utc_text(s.start),
+                        utc_text(s.end),
+                        zone,
+                        s.chair,
+                        s.note,
+                    )
+                    for s in sessions
+                ],
+            )
+        except sqlite3.IntegrityError:
+            raise BookError("a session uid is already booked and not cancelled") from None
+
+    def course_sessions(self, course_id: int) -> list[SessionRecord]:
+        return _course_sessions(self._db, course_id)
+
+    def session_records(self, course_id: int) -> list[Attendance]:
+        return _session_records(self._db, course_id)
+
+    def record_session(self, entry: Attendance) -> None:
+        """Store what happened at a session and set its status to it."""
+        m = entry.measured
+        self._db.execute(
+            "INSERT INTO session_records (session_id, outcome, reason, systolic, diastolic, "
+            "heart_rate, spo2, phq9, note, recorded_by, recorded_utc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.session_id,
+                entry.outcome,
+                entry.reason,
+                m.systolic,
+                m.diastolic,
+                m.heart_rate,
+                m.spo2,
+                m.phq9,
+                entry.note,
+                entry.by,
+                utc_text(entry.recorded),
+            ),
+        )
+        self._db.execute(
+            "UPDATE sessions SET status = ? WHERE id = ?", (entry.outcome, entry.session_id)
+        )
+
+    def change_session(self, change: SessionChange) -> None:
+        """Re-place a booked session: same uid, raised sequence."""
+        self._db.execute(
+            "UPDATE sessions SET phase = ?, phase_number = ?, phase_total = ?, start_utc = ?, "
+            "end_utc = ?, chair = ?, note = ?, sequence = sequence + 1 WHERE id = ?",
+            (
+                change.phase,
+                change.phase_number,
+                change.phase_total,
+                utc_text(change.start),
+                utc_text(change.end),
+                change.chair,
+                change.note,
+                change.session_id,
+            ),
+        )
+
+    def cancel_sessions(self, session_ids: Sequence[int]) -> None:
+        """Cancel booked sessions (kept, never deleted), raising their sequence."""
+        self._db.executemany(
+            "UPDATE sessions SET status = 'cancelled', sequence = sequence + 1 "
+            "WHERE id = ? AND status = 'booked'",
+            [(i,) for i in session_ids],
+        )
+
+    def set_course_state(
+        self,
+        course_id: int,
+        status: CourseStatus,
+        induction: InductionState | None,
+        induction_since: date | None,
+    ) -> None:
+        self._db.execute(
+            "UPDATE courses SET status = ?, induction = ?, induction_since = ? WHERE id = ?",
+            (
+                status,
+                induction,
+                None if induction_since is None else induction_since.isoformat(),
+                course_id,
+            ),
+        )
+
+    def add_history(self, entry: HistoryEntry) -> None:
+        self._db.execute(
+            "INSERT INTO history (course_id, patient, when_utc, who, what, why, before_json, "
+            "after_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.course_id,
+                entry.patient,
+                utc_text(entry.when),
+                entry.who,
+                entry.what,
+                entry.why,
+                entry.before,
+                entry.after,
+            ),
+        )
+
+    def forms_filed(self, session_ids: Sequence[int]) -> dict[int, FormFiled]:
+        return _forms_filed(self._db, session_ids)
+
+    def file_form(self, form: FormFiled) -> None:
+        self._db.execute(
+            "INSERT INTO rems_forms (session_id, filed_on, recorded_by, recorded_utc) "
+            "VALUES (?, ?, ?, ?)",
+            (form.session_id, form.filed_on.isoformat(), form.by, utc_text(form.recorded)),
+        )
+
     def _revisions(self, uids: list[str]) -> dict[str, int]:
         """The highest calendar revision of each uid already in the book."""
         found: dict[str, int] = {}
@@ -443,7 +681,12 @@ def _active_course(db: sqlite3.Connection, patient: str) -> CourseRecord | None:
     ).fetchone()
     if row is None:
         return None
+    return _course(row)
+
+
+def _course(row: tuple[Any, ...]) -> CourseRecord:
     course_id, code, protocol, title, definition, start, zone, created, active = row[:9]
+    status, induction, since = row[12:15]
     return CourseRecord(
         id=course_id,
         patient=code,
@@ -456,6 +699,9 @@ def _active_course(db: sqlite3.Connection, patient: str) -> CourseRecord | None:
         active=bool(active),
         override=_override(*row[9:11]),
         flags=_flags(row[11]),
+        status=cast(CourseStatus, status),
+        induction=cast(InductionState | None, induction),
+        induction_since=None if since is None else date.fromisoformat(since),
     )
 
 
@@ -472,6 +718,52 @@ def _phase_split(phases: str | None) -> dict[str, tuple[int | None, int | None]]
     return {
         p["name"]: (p.get("checkin_minutes"), p.get("dose_minutes")) for p in json.loads(phases)
     }
+
+
+def _course_sessions(db: sqlite3.Connection, course_id: int) -> list[SessionRecord]:
+    rows = db.execute(
+        _SELECT_SESSIONS + "WHERE s.course_id = ? ORDER BY s.number, s.id", (course_id,)
+    )
+    return [_session(row) for row in rows]
+
+
+def _session_records(db: sqlite3.Connection, course_id: int) -> list[Attendance]:
+    rows = db.execute(
+        f"SELECT {_RECORD_COLUMNS} FROM session_records r JOIN sessions s "
+        "ON s.id = r.session_id WHERE s.course_id = ? ORDER BY r.id",
+        (course_id,),
+    )
+    return [
+        Attendance(
+            session_id=row[1],
+            outcome=cast(Outcome, row[2]),
+            reason=row[3],
+            measured=Measurements(*row[4:9]),
+            note=row[9],
+            by=row[10],
+            recorded=datetime.fromisoformat(row[11]),
+            id=row[0],
+        )
+        for row in rows
+    ]
+
+
+def _forms_filed(db: sqlite3.Connection, session_ids: Sequence[int]) -> dict[int, FormFiled]:
+    found: dict[int, FormFiled] = {}
+    ids = list(session_ids)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = db.execute(
+            "SELECT session_id, filed_on, recorded_by, recorded_utc FROM rems_forms "
+            f"WHERE session_id IN ({marks}) ORDER BY id",
+            chunk,
+        )
+        for sid, filed_on, by, recorded in rows:
+            found[sid] = FormFiled(
+                sid, date.fromisoformat(filed_on), by, datetime.fromisoformat(recorded)
+            )
+    return found
 
 
 def _override(reason: str | None, screening: str | None) -> ScreeningOverride | None:

@@ -1,0 +1,51 @@
+"""`ketaplan booster`: one extra maintenance session on an active course (a relapse)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ketaplan.booking.lifecycle import booster as book_booster
+from ketaplan.cli.app import app
+from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.changes import DryRunOpt, ReasonOpt, clean_text, context, print_result
+from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient, load_clinic
+from ketaplan.cli.user import ByOpt
+from ketaplan.parsing import parse_date, parse_time
+
+
+@app.command()
+def booster(
+    patient: PatientOpt,
+    day: Annotated[str, typer.Option("--date", metavar="DATE", help="The booster's day.")],
+    time_: Annotated[
+        str | None,
+        typer.Option(
+            "--time",
+            metavar="HH:MM",
+            help="Its time (default: the course's usual time).",
+            show_default=False,
+        ),
+    ] = None,
+    reason: ReasonOpt = None,
+    by: ByOpt = None,
+    dry_run: DryRunOpt = False,
+    book_option: BookOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Book one extra maintenance session (a relapse) on an active course, at least the
+    protocol's minimum gap (2 days) from the sessions around it; the rest of the
+    maintenance is re-planned from it.
+
+    Example: ketaplan booster --patient P-001 --date 2027-01-12 --reason "relapse"
+    """
+    code = check_patient(patient)
+    clinic = load_clinic(config)
+    ctx = context(clinic, by, dry_run=dry_run)
+    when = parse_date(day, what="--date", today=ctx.today)
+    at = parse_time(time_, what="--time") if time_ else None
+    why = clean_text(reason, "--reason")
+    with opened_book(book_option, clinic, create=False) as book:
+        result = book_booster(book, ctx, code, when, at=at, reason=why)
+    print_result(result)

@@ -1,0 +1,53 @@
+"""`ketaplan cancel`: cancel one session (the rest re-planned), every session from a
+date, or the whole course. Cancelled sessions are kept, never deleted."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ketaplan.booking.lifecycle import cancel as cancel_sessions
+from ketaplan.cli.app import app
+from ketaplan.cli.bookfile import BookOpt, FromOpt, opened_book
+from ketaplan.cli.changes import DryRunOpt, SessionOpt, clean_text, context, print_result
+from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient, load_clinic
+from ketaplan.cli.user import ByOpt
+from ketaplan.errors import UsageError
+from ketaplan.parsing import parse_date
+
+
+@app.command()
+def cancel(
+    patient: PatientOpt,
+    reason: Annotated[
+        str, typer.Option("--reason", metavar="TEXT", help="Why, kept in the history.")
+    ],
+    session: SessionOpt = None,
+    first: FromOpt = None,
+    course: Annotated[
+        bool, typer.Option("--course", help="Cancel the whole course from today.")
+    ] = False,
+    by: ByOpt = None,
+    dry_run: DryRunOpt = False,
+    book_option: BookOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Cancel a session (--session N; the rest of the course is re-planned), every booked
+    session --from DATE on, or the whole --course.
+
+    Example: ketaplan cancel --patient P-001 --session 4 --reason "patient ill"
+    """
+    given = [n for n, v in (("--session", session), ("--from", first), ("--course", course)) if v]
+    if len(given) != 1:
+        raise UsageError("give one of --session N, --from DATE or --course")
+    code = check_patient(patient)
+    why = clean_text(reason, "--reason") or ""
+    clinic = load_clinic(config)
+    ctx = context(clinic, by, dry_run=dry_run)
+    since = parse_date(first, what="--from", today=ctx.today) if first else None
+    with opened_book(book_option, clinic, create=False) as book:
+        result = cancel_sessions(
+            book, ctx, code, number=session, since=since, whole=course, reason=why
+        )
+    print_result(result)

@@ -1,0 +1,129 @@
+"""What the commands that change a booked course share: --by, --dry-run, the context
+they hand to `ketaplan.booking.lifecycle`, and printing what changed."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from typing import Annotated
+
+import typer
+
+from ketaplan.booking.lifecycle import Change, Context, LifecycleResult, SessionRef
+from ketaplan.cli import clock
+from ketaplan.cli.common import clinic_calendar, clinic_zone
+from ketaplan.cli.render import aligned
+from ketaplan.cli.user import who
+from ketaplan.errors import UsageError
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.parsing import parse_date
+
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+]
+ReasonOpt = Annotated[
+    str | None,
+    typer.Option("--reason", metavar="TEXT", help="Why, kept in the history.", show_default=False),
+]
+SessionOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--session",
+        metavar="N",
+        help="The session's number, as `ketaplan course` lists it.",
+        show_default=False,
+    ),
+]
+
+DateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date",
+        metavar="DATE",
+        help="The session on this day (default: today's).",
+        show_default=False,
+    ),
+]
+CorrectOpt = Annotated[
+    bool,
+    typer.Option(
+        "--correct",
+        help="Record again a session already recorded: the later record supersedes, both are kept.",
+    ),
+]
+
+
+def clean_text(value: str | None, what: str) -> str | None:
+    """A free-text option on one line; None when not given."""
+    if value is None:
+        return None
+    text = " ".join(value.split())
+    if not text:
+        raise UsageError(f"{what} is empty")
+    return text
+
+
+def session_ref(session: int | None, day: str | None, today: date) -> SessionRef:
+    if session is not None and day is not None:
+        raise UsageError("give --session or --date, not both")
+    return SessionRef(session, parse_date(day, what="--date", today=today) if day else None)
+
+
+def context(clinic: ClinicConfig, by: str | None, *, dry_run: bool = False) -> Context:
+    zone = clinic_zone(None, clinic)
+    return Context(
+        clinic=clinic,
+        calendar=clinic_calendar(clinic, None, None, None),
+        now=clock.now(),
+        today=clock.today_in(zone),
+        by=who(by),
+        dry_run=dry_run,
+    )
+
+
+def _when(moment: datetime | None) -> str:
+    return "" if moment is None else f"{moment:%a %Y-%m-%d %H:%M}"
+
+
+def _after(change: Change) -> str:
+    if change.kind == "recorded":
+        return change.note or ""
+    if change.kind == "cancelled":
+        return "cancelled"
+    chair = f", chair {change.chair_after}" if change.chair_after is not None else ""
+    return f"{_when(change.after)}{chair}"
+
+
+def change_lines(changes: tuple[Change, ...]) -> list[str]:
+    """The sessions that changed, before and after, with a note line under any that has
+    one."""
+    if all(c.kind == "recorded" for c in changes):
+        return []
+    rows = [("#", "Session", "Before", "After")]
+    notes: list[str | None] = []
+    for c in changes:
+        label = c.label_after or c.label_before or ""
+        before = "new" if c.kind == "added" else _when(c.before)
+        rows.append((str(c.number), label, before, _after(c)))
+        extra = []
+        if c.label_before and c.label_after and c.label_before != c.label_after:
+            extra.append(f"was {c.label_before}")
+        if c.note and c.kind != "recorded":
+            extra.append(c.note)
+        notes.append("; ".join(extra) or None)
+    lines = aligned(rows)
+    out = lines[:1]
+    for line, note in zip(lines[1:], notes, strict=True):
+        out.append(line)
+        if note:
+            out.append(f"      {note}")
+    return out
+
+
+def print_result(result: LifecycleResult) -> None:
+    lines = [result.headline, *result.details]
+    lines += change_lines(result.changes)
+    lines += result.hints
+    if result.dry_run:
+        lines.append("Dry run: nothing was written.")
+    sys.stdout.write("\n".join(lines) + "\n")

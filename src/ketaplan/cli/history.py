@@ -1,0 +1,78 @@
+"""`ketaplan history`: every change to a patient's courses: when, who, what, why."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from ketaplan.booking.views import patient_history
+from ketaplan.cli.app import app
+from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.common import (
+    ConfigOpt,
+    PatientOpt,
+    check_format,
+    check_patient,
+    clinic_zone,
+    load_clinic,
+)
+from ketaplan.cli.render import aligned
+from ketaplan.formats.shapes import HistoryJson, history_entry_json
+from ketaplan.model.records import HistoryEntry
+
+HISTORY_FORMATS = ("table", "json")
+
+
+def history_lines(entries: list[HistoryEntry], zone: str) -> list[str]:
+    from zoneinfo import ZoneInfo
+
+    if not entries:
+        return ["  nothing recorded yet"]
+    where = ZoneInfo(zone)
+    rows = [("When", "Who", "What", "Sessions", "Why")]
+    for e in entries:
+        changed = len(json.loads(e.after)) if e.after else 0
+        rows.append(
+            (
+                f"{e.when.astimezone(where):%Y-%m-%d %H:%M}",
+                e.who,
+                e.what,
+                str(changed) if changed else "",
+                e.why or "",
+            )
+        )
+    return aligned(rows)
+
+
+@app.command()
+def history(
+    patient: PatientOpt,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table or json.")] = (
+        "table"
+    ),
+    book_option: BookOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Every change to a patient's courses, oldest first: when, who, what and why (JSON
+    also gives each changed session before and after).
+
+    Example: ketaplan history --patient P-001 --format json
+    """
+    check_format(fmt, HISTORY_FORMATS)
+    code = check_patient(patient)
+    clinic = load_clinic(config)
+    zone = clinic_zone(None, clinic)
+    with opened_book(book_option, clinic, create=False) as book:
+        entries = patient_history(book, code)
+    if fmt == "json":
+        data: HistoryJson = {
+            "patient": code,
+            "history": [history_entry_json(e) for e in entries],
+        }
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    lines = [f"History of {code} · times in {zone}", *history_lines(entries, zone)]
+    sys.stdout.write("\n".join(lines) + "\n")

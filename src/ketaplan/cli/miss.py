@@ -1,0 +1,48 @@
+"""`ketaplan miss`: record a no-show; the rest of the course is re-planned."""
+
+from __future__ import annotations
+
+from ketaplan.booking.lifecycle import record
+from ketaplan.cli.app import app
+from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.changes import (
+    CorrectOpt,
+    DateOpt,
+    DryRunOpt,
+    ReasonOpt,
+    SessionOpt,
+    clean_text,
+    context,
+    print_result,
+    session_ref,
+)
+from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient, load_clinic
+from ketaplan.cli.user import ByOpt
+
+
+@app.command()
+def miss(
+    patient: PatientOpt,
+    day: DateOpt = None,
+    session: SessionOpt = None,
+    reason: ReasonOpt = None,
+    correct: CorrectOpt = False,
+    by: ByOpt = None,
+    dry_run: DryRunOpt = False,
+    book_option: BookOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Record that a patient did not come to a session; the rest of the course is
+    re-planned by the protocol's rules and shown before and after.
+
+    Example: ketaplan miss --patient P-001 --date 2026-12-11 --reason "no-show"
+    """
+    code = check_patient(patient)
+    clinic = load_clinic(config)
+    ctx = context(clinic, by, dry_run=dry_run)
+    ref = session_ref(session, day, ctx.today)
+    with opened_book(book_option, clinic, create=False) as book:
+        result = record(
+            book, ctx, code, ref, "missed", reason=clean_text(reason, "--reason"), correct=correct
+        )
+    print_result(result)

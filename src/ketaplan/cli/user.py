@@ -1,0 +1,29 @@
+"""Who is making a change: `--by NAME`, else the user logged in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+ByOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        metavar="NAME",
+        help="Who records the change (default: the user logged in).",
+        show_default=False,
+    ),
+]
+
+
+def who(by: str | None) -> str:
+    """--by, else the user logged in (the history's "who")."""
+    if by is not None and by.strip():
+        return " ".join(by.split())
+    import getpass  # only commands that record a change ask who is at the keyboard
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
