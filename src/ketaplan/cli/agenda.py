@@ -154,7 +154,7 @@ def agenda(
     clinic = load_clinic(config)
     zone = clinic_zone(None, clinic)
     wanted = _statuses(status)
-    code = check_patient(patient) if patient is not None else None
+    code = check_patient(patient, clinic) if patient is not None else None
     today = clock.today_in(zone)
     whole = code is not None and not (day or week or first or last)
     first_day, last_day = agenda_range(day, week, first, last, today)

@@ -82,8 +82,8 @@ def attend(
 
     Example: ketaplan attend --patient P-001 --bp 128/82 --hr 72 --spo2 98 --phq9 14
     """
-    code = check_patient(patient)
     clinic = load_clinic(config)
+    code = check_patient(patient, clinic)
     ctx = context(clinic, by, dry_run=dry_run)
     ref = session_ref(session, day, ctx.today)
     systolic, diastolic = parse_blood_pressure(bp, what="--bp") if bp is not None else (None, None)
@@ -108,4 +108,5 @@ def attend(
             correct=correct,
             override=clean_text(override, "--override"),
         )
-    print_result(result)
+        location = book.location
+    print_result(result, location)

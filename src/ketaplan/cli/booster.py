@@ -40,12 +40,13 @@ def booster(
 
     Example: ketaplan booster --patient P-001 --date 2027-01-12 --reason "relapse"
     """
-    code = check_patient(patient)
     clinic = load_clinic(config)
+    code = check_patient(patient, clinic)
     ctx = context(clinic, by, dry_run=dry_run)
     when = parse_date(day, what="--date", today=ctx.today)
     at = parse_time(time_, what="--time") if time_ else None
     why = clean_text(reason, "--reason")
     with opened_book(book_option, clinic, create=False) as book:
         result = book_booster(book, ctx, code, when, at=at, reason=why)
-    print_result(result)
+        location = book.location
+    print_result(result, location)

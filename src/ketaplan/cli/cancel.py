@@ -41,13 +41,14 @@ def cancel(
     given = [n for n, v in (("--session", session), ("--from", first), ("--course", course)) if v]
     if len(given) != 1:
         raise UsageError("give one of --session N, --from DATE or --course")
-    code = check_patient(patient)
-    why = clean_text(reason, "--reason") or ""
     clinic = load_clinic(config)
+    code = check_patient(patient, clinic)
+    why = clean_text(reason, "--reason") or ""
     ctx = context(clinic, by, dry_run=dry_run)
     since = parse_date(first, what="--from", today=ctx.today) if first else None
     with opened_book(book_option, clinic, create=False) as book:
         result = cancel_sessions(
             book, ctx, code, number=session, since=since, whole=course, reason=why
         )
-    print_result(result)
+        location = book.location
+    print_result(result, location)

@@ -11,6 +11,7 @@ import typer
 
 from ketaplan.booking.lifecycle import Change, Context, LifecycleResult, SessionRef
 from ketaplan.cli import clock
+from ketaplan.cli.app import mark_stored
 from ketaplan.cli.common import clinic_calendar, clinic_zone
 from ketaplan.cli.render import aligned
 from ketaplan.cli.user import who
@@ -120,7 +121,11 @@ def change_lines(changes: tuple[Change, ...]) -> list[str]:
     return out
 
 
-def print_result(result: LifecycleResult) -> None:
+def print_result(result: LifecycleResult, location: str) -> None:
+    """Print what a use case did; a change written to the book is marked stored first,
+    so that output that cannot be printed still says the change is in the book."""
+    if not result.dry_run:
+        mark_stored(f"{result.headline.removesuffix('.')}; stored in {location}")
     lines = [result.headline, *result.details]
     lines += change_lines(result.changes)
     lines += result.hints

@@ -46,8 +46,8 @@ def course(
     Example: ketaplan course --patient P-001 --format json
     """
     check_format(fmt, COURSE_FORMATS)
-    code = check_patient(patient)
     clinic = load_clinic(config)
+    code = check_patient(patient, clinic)
     today = clock.today_in(clinic_zone(None, clinic))
     with opened_book(book_option, clinic, create=False) as book:
         view = course_view(book, code, today)

@@ -62,8 +62,8 @@ def history(
     Example: ketaplan history --patient P-001 --format json
     """
     check_format(fmt, HISTORY_FORMATS)
-    code = check_patient(patient)
     clinic = load_clinic(config)
+    code = check_patient(patient, clinic)
     zone = clinic_zone(None, clinic)
     with opened_book(book_option, clinic, create=False) as book:
         entries = patient_history(book, code)

@@ -37,12 +37,13 @@ def miss(
 
     Example: ketaplan miss --patient P-001 --date 2026-12-11 --reason "no-show"
     """
-    code = check_patient(patient)
     clinic = load_clinic(config)
+    code = check_patient(patient, clinic)
     ctx = context(clinic, by, dry_run=dry_run)
     ref = session_ref(session, day, ctx.today)
     with opened_book(book_option, clinic, create=False) as book:
         result = record(
             book, ctx, code, ref, "missed", reason=clean_text(reason, "--reason"), correct=correct
         )
-    print_result(result)
+        location = book.location
+    print_result(result, location)

@@ -53,12 +53,13 @@ def move(
 
     Example: ketaplan move --patient P-001 --session 4 --to 2026-12-15 --time 10:00
     """
-    code = check_patient(patient)
     clinic = load_clinic(config)
+    code = check_patient(patient, clinic)
     ctx = context(clinic, by, dry_run=dry_run)
     day = parse_date(to, what="--to", today=ctx.today)
     at = parse_time(time_, what="--time") if time_ else None
     reason = clean_text(override, "--override")
     with opened_book(book_option, clinic, create=False) as book:
         result = move_session(book, ctx, code, session, day, at=at, override=reason)
-    print_result(result)
+        location = book.location
+    print_result(result, location)

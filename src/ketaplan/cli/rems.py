@@ -177,8 +177,8 @@ def filed(
     from ketaplan.booking.lifecycle import file_form  # the lifecycle's use cases: filed only
     from ketaplan.cli.changes import context
 
-    code = check_patient(patient)
     clinic = load_clinic(config)
+    code = check_patient(patient, clinic)
     with opened_book(book_option, clinic, create=False) as book:
         result = file_form(book, context(clinic, by), code, session)
     sys.stdout.write(result.headline + "\n")

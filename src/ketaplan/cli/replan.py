@@ -63,8 +63,8 @@ def replan(
     modes = [mode for mode, on in chosen if on]
     if len(modes) != 1:
         raise UsageError("give one of --continue, --restart or --previous-frequency")
-    code = check_patient(patient)
     clinic = load_clinic(config)
+    code = check_patient(patient, clinic)
     ctx = context(clinic, by, dry_run=dry_run)
     why = clean_text(reason, "--reason")
     if first is not None and modes[0] != "restart":
@@ -72,4 +72,5 @@ def replan(
     restart_on = parse_date(first, what="--from", today=ctx.today) if first else None
     with opened_book(book_option, clinic, create=False) as book:
         result = replan_course(book, ctx, code, modes[0], reason=why, restart_on=restart_on)
-    print_result(result)
+        location = book.location
+    print_result(result, location)
