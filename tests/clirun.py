@@ -19,6 +19,16 @@ class Result:
     out: str
     err: str
 
+    @property
+    def message(self) -> str:
+        """stderr without the lines saying which book and clinic a command uses (`Book:
+        ...`, `Stored the clinic ...`): tests of other things leave them aside; tests of
+        the book and its clinic assert `err` whole."""
+        lines = self.err.splitlines(keepends=True)
+        return "".join(
+            line for line in lines if not line.startswith(("Book: ", "Stored the clinic "))
+        )
+
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
     code = main(list(args))

@@ -1,6 +1,6 @@
 """Every test runs in its own empty working directory, with its own clinic book and no
-clinic config, at a fixed terminal width, with no colour, logged in as "coordinator" (the
-history's default "who")."""
+clinic config (none in the user config folder either), at a fixed terminal width, with no
+colour, logged in as "coordinator" (the history's default "who")."""
 
 from __future__ import annotations
 
@@ -18,3 +18,6 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     monkeypatch.setenv("LOGNAME", "coordinator")
+    # No config from outside the test: neither named nor in the user config folder.
+    monkeypatch.delenv("KETAPLAN_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))

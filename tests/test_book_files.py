@@ -69,7 +69,7 @@ def test_a_damaged_book_says_so_points_to_the_backup_and_changes_nothing(
     ):
         result = run(capsys, *args)
         assert (result.code, result.out) == (1, ""), args
-        assert result.err == DAMAGED.format(path=path), args
+        assert result.message == DAMAGED.format(path=path), args
         assert file_hashes(tmp_path) == before, args
 
 
@@ -78,7 +78,7 @@ def test_admin_check_finds_the_damage_and_changes_nothing(
 ) -> None:
     path = a_book_with_courses(capsys, tmp_path)
     intact = run(capsys, "admin", "check")
-    assert (intact.code, intact.err) == (0, "")
+    assert (intact.code, intact.message) == (0, "")
     assert intact.out == (
         f"The book {path} is intact: 5 courses, 35 sessions, 0 screenings (SQLite's "
         "integrity check: ok)\n"
@@ -88,11 +88,11 @@ def test_admin_check_finds_the_damage_and_changes_nothing(
     result = run(capsys, "admin", "check")
     assert result.code == 1
     assert result.out.startswith("  ")
-    assert result.err == (
+    assert result.message == (
         f"Error: the book {path} is damaged (1 problem above); restore your latest backup "
         "(made with `ketaplan admin backup`)\n"
     )
-    assert result.err.count("\n") == 1
+    assert result.message.count("\n") == 1
     assert file_hashes(tmp_path) == before
 
 
@@ -105,7 +105,7 @@ def test_admin_backup_copies_the_book_0600_and_the_copy_is_a_book(
         result = run(capsys, "admin", "backup", "copy.sqlite")
     finally:
         os.umask(old)
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.message) == (0, "")
     assert result.out == (
         f"Backed up {path} to copy.sqlite: 2 courses, 14 sessions, 0 screenings; the copy "
         "passed SQLite's integrity check\n"
@@ -129,12 +129,12 @@ def test_admin_backup_never_replaces_the_book_and_an_old_copy_only_with_force(
     before = file_hashes(tmp_path)
     again = run(capsys, "admin", "backup", "copy.sqlite")
     assert (again.code, again.out) == (1, "")
-    assert again.err == (
+    assert again.message == (
         "Error: copy.sqlite is an SQLite database (a clinic book?); not replaced: choose "
         "another name, or give --force\n"
     )
     itself = run(capsys, "admin", "backup", "book.sqlite", "--force")
-    assert itself.err == "Error: book.sqlite is the clinic book in use; it is never replaced\n"
+    assert itself.message == "Error: book.sqlite is the clinic book in use; it is never replaced\n"
     assert file_hashes(tmp_path) == before
     assert run(capsys, "admin", "backup", "copy.sqlite", "--force").code == 0
 
@@ -151,7 +151,7 @@ def test_admin_backup_runs_while_another_coordinator_is_booking(
     finally:
         writer.execute("ROLLBACK")
         writer.close()
-    assert result.code == 0, result.err
+    assert result.code == 0, result.message
     with sqlite3.connect(tmp_path / "copy.sqlite") as copy:
         assert copy.execute("SELECT title FROM courses").fetchall() == [("IV ketamine",)]
 
@@ -174,7 +174,7 @@ def test_a_book_restored_from_a_dump_is_recognised(
         assert db.execute("PRAGMA application_id").fetchone() == (0,)
     restored.chmod(0o644)  # as the sqlite3 shell makes it: readable by everyone
     result = run(capsys, "agenda", "--week", START, "--book", str(restored), "--format", "json")
-    assert (result.code, result.err) == (
+    assert (result.code, result.message) == (
         0,
         f"Made {restored} unreadable by other users (mode 0644 -> 0640)\n",
     )
@@ -192,7 +192,7 @@ def test_a_command_that_only_reads_never_makes_a_book_of_an_empty_file(
     for args in (("agenda",), ("export", "--staff", "--ics", "x.ics"), ("rems", "due")):
         result = run(capsys, *args, "--book", "empty.sqlite")
         assert (result.code, result.out) == (1, ""), args
-        assert result.err == (
+        assert result.message == (
             "Error: empty.sqlite is an empty file, not a clinic book; `ketaplan book` creates "
             "a book\n"
         )
@@ -204,11 +204,11 @@ def test_booking_creates_the_book_and_says_so_once(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     first = book(capsys, "P-001")
-    assert first.err == f"Created a new clinic book at {tmp_path}/book.sqlite\n"
-    assert book(capsys, "P-002").err == ""
+    assert first.message == f"Created a new clinic book at {tmp_path}/book.sqlite\n"
+    assert book(capsys, "P-002").message == ""
     (tmp_path / "new.sqlite").write_bytes(b"")
     into_empty = book(capsys, "P-003", "--book", "new.sqlite")
-    assert into_empty.err == "Created a new clinic book at new.sqlite\n"
+    assert into_empty.message == "Created a new clinic book at new.sqlite\n"
 
 
 def test_a_fifo_as_the_book_is_refused_without_waiting(
@@ -234,7 +234,7 @@ def test_a_character_device_as_the_book_is_refused_and_gets_no_journal(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     result = book(capsys, "P-001", "--book", "/dev/null")
-    assert (result.code, result.err) == (
+    assert (result.code, result.message) == (
         1,
         "Error: the book /dev/null is a character device, not a file; left untouched\n",
     )
@@ -247,7 +247,7 @@ def test_an_empty_book_option_is_a_usage_error(
 ) -> None:
     result = run(capsys, "agenda", "--book", "")
     assert (result.code, result.out) == (2, "")
-    assert result.err == (
+    assert result.message == (
         "Error: --book is empty; give the clinic book's file, e.g. --book book.sqlite\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ketaplan.toml"]
@@ -259,7 +259,7 @@ def test_a_pasted_windows_path_is_refused(
 ) -> None:
     result = book(capsys, "P-001", "--book", pasted)
     assert (result.code, result.out) == (1, "")
-    assert result.err == (
+    assert result.message == (
         f"Error: the book path {pasted} is a Windows path, which this system would take as a "
         "file name; give the path where the share or drive is mounted here\n"
     )
@@ -274,7 +274,7 @@ def test_a_windows_path_in_the_config_is_refused(
     (tmp_path / "ketaplan.toml").write_text(config, encoding="utf-8")
     result = book(capsys, "P-001")
     assert (result.code, result.out) == (2, "")
-    assert result.err == (
+    assert result.message == (
         "Error: ketaplan.toml: book.path \\\\server\\share\\book.sqlite is a Windows path, "
         "which this system would take as a file name; give the path where the share or drive "
         "is mounted here\n"
@@ -319,7 +319,7 @@ def test_a_book_on_a_network_file_system_is_refused(
     monkeypatch.setattr(store, "MOUNTINFO", table)
     result = book(capsys, "P-001")
     assert (result.code, result.out) == (1, "")
-    assert result.err == (
+    assert result.message == (
         f"Error: the book's folder {tmp_path} is on a network file system (nfs4), where "
         "SQLite's locking and shared memory are not safe; keep the book on a local disk, and "
         "use PostgreSQL for a book shared between computers\n"
@@ -335,7 +335,7 @@ def test_a_book_of_another_version_or_program_is_still_refused_after_dump_suppor
         db.execute("CREATE TABLE sessions (x)")
     before = file_hashes(tmp_path)
     result = run(capsys, "agenda", "--book", "other.sqlite")
-    assert (result.code, result.err) == (
+    assert (result.code, result.message) == (
         1,
         "Error: other.sqlite is another program's SQLite database, not a ketaplan book; left "
         "untouched\n",
@@ -353,5 +353,6 @@ def test_python_m_ketaplan_runs_the_cli(tmp_path: Path) -> None:
     )
     assert (proc.returncode, proc.stderr) == (
         1,
-        "Error: there is no clinic book at missing.sqlite yet; `ketaplan book` creates it\n",
+        "Error: there is no clinic book at missing.sqlite yet; `ketaplan init` or the first "
+        "`ketaplan book` creates it\n",
     )

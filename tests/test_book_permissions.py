@@ -68,7 +68,10 @@ def test_a_new_book_and_its_data_folder_are_the_owners_alone(
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     result = run(capsys, *BOOK, "P-001")
     folder = tmp_path / "data" / "ketaplan"
-    assert (result.code, result.err) == (0, f"Created a new clinic book at {folder}/book.sqlite\n")
+    assert (result.code, result.message) == (
+        0,
+        f"Created a new clinic book at {folder}/book.sqlite\n",
+    )
     assert mode(folder) == 0o700
     assert mode(folder / "book.sqlite") == 0o600
     gid = os.getegid()
@@ -88,13 +91,13 @@ def test_a_book_and_data_folder_from_an_earlier_ketaplan_lose_other_users_access
     folder.chmod(0o755)
     (folder / "book.sqlite").chmod(0o644)
     result = run(capsys, *BOOK, "P-002")
-    assert (result.code, result.err) == (
+    assert (result.code, result.message) == (
         0,
         f"Made {folder} unreadable by other users (mode 0755 -> 0750)\n"
         f"Made {folder}/book.sqlite unreadable by other users (mode 0644 -> 0640)\n",
     )
     assert (mode(folder), mode(folder / "book.sqlite")) == (0o750, 0o640)
-    assert run(capsys, *BOOK, "P-003").err == ""
+    assert run(capsys, *BOOK, "P-003").message == ""
 
 
 def test_a_group_book_is_0660_in_the_clinics_group(
@@ -124,9 +127,12 @@ def test_naming_a_group_in_the_config_shares_an_existing_book(
     config = CLINIC + f'[book]\ngroup = "{group}"\n'
     (tmp_path / "ketaplan.toml").write_text(config, encoding="utf-8")
     result = run(capsys, "agenda", "--week", "2030-01-07")
-    assert (result.code, result.err) == (0, f"Shared {book} with the group {group} (mode 0660)\n")
+    assert (result.code, result.message) == (
+        0,
+        f"Shared {book} with the group {group} (mode 0660)\n",
+    )
     assert mode(book) == 0o660
-    assert run(capsys, "agenda", "--week", "2030-01-07").err == ""
+    assert run(capsys, "agenda", "--week", "2030-01-07").message == ""
 
 
 def test_an_unknown_group_is_refused_before_anything_is_made(
@@ -136,7 +142,7 @@ def test_an_unknown_group_is_refused_before_anything_is_made(
     (tmp_path / "ketaplan.toml").write_text(config, encoding="utf-8")
     result = run(capsys, *BOOK, "P-001")
     assert (result.code, result.out) == (1, "")
-    assert result.err == (
+    assert result.message == (
         "Error: [book] group = 'no-such-clinic-group' is not a group on this system; create "
         "it (groupadd) or change ketaplan.toml\n"
     )
@@ -237,7 +243,11 @@ def as_user(user: str, base: Path, code: str, *args: str) -> subprocess.Complete
 def test_a_shared_book_works_for_every_member_whoever_opened_it_last(shared: Path) -> None:
     book = shared / "clinic" / "book.sqlite"
     first = as_user(OWNER, shared, RUN_KETAPLAN, *BOOK, "P-001")
-    assert (first.returncode, first.stderr) == (0, f"Created a new clinic book at {book}\n")
+    assert (first.returncode, first.stderr) == (
+        0,
+        f"Created a new clinic book at {book}\nBook: {book} · clinic Ketamine clinic\n"
+        f"Stored the clinic Ketamine clinic in the book {book} (settings from ketaplan.toml)\n",
+    )
     clinic_gid = grp.getgrnam(GROUP).gr_gid
     assert (mode(book), book.stat().st_gid) == (0o660, clinic_gid)
 
@@ -251,9 +261,10 @@ def test_a_shared_book_works_for_every_member_whoever_opened_it_last(shared: Pat
 
     # The owner's next booking: once "attempt to write a readonly database".
     second = as_user(OWNER, shared, RUN_KETAPLAN, *BOOK, "P-002")
-    assert (second.returncode, second.stderr) == (0, "")
+    said = f"Book: {book} · clinic Ketamine clinic\n"  # which book, and nothing else
+    assert (second.returncode, second.stderr) == (0, said)
     by_reader = as_user(READER, shared, RUN_KETAPLAN, *BOOK, "P-003")
-    assert (by_reader.returncode, by_reader.stderr) == (0, "")
+    assert (by_reader.returncode, by_reader.stderr) == (0, said)
     agenda = as_user(OWNER, shared, RUN_KETAPLAN, "agenda", "--week", "2030-01-07")
     assert agenda.returncode == 0
     assert {"P-001", "P-002", "P-003"} <= set(agenda.stdout.split())

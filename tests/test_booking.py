@@ -126,6 +126,21 @@ def test_without_a_preferred_time_starts_spread_through_the_day() -> None:
     assert starts == [time(8), time(10), time(12), time(14)]
 
 
+def test_without_a_preferred_time_a_course_keeps_its_first_sessions_time_of_day() -> None:
+    held = datetime(2026, 12, 7, 8, 0, tzinfo=BERLIN)
+
+    def monday_morning(first: datetime, last: datetime) -> Iterable[ChairUse]:
+        # Another patient holds the one chair 08:00-09:30 on Monday only.
+        return [ChairUse(held, held + timedelta(minutes=90), 1)] if first <= held < last else []
+
+    cap = Capacity(clinic(chairs=1), ZONE, monday_morning, now=NOW)
+    booking = book_course(request("P-1", sessions=3), None, cap)
+    times = [local(booking, n).time() for n in range(1, len(booking.placements) + 1)]
+    # Monday's least loaded start is 09:30 (after P-0); every later session keeps it,
+    # where the least loaded start of an empty day would be 08:00.
+    assert set(times) == {time(9, 30)}
+
+
 def test_home_doses_take_no_chair() -> None:
     from ketaplan.planning.protocols import LOZENGE
 

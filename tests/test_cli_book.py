@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from ketaplan.cli.agenda import agenda_range
+from ketaplan.cli.common import date_range, this_week
 from tests.clirun import Result, run
 
 # These tests are about capacity; the screening check is tested in test_cli_safety.py.
@@ -28,6 +28,9 @@ hours = "08:00-13:00"
 require_screening = false
 """
 START = "2030-01-07"  # a Monday, so that "in the past" never applies
+BOOK = "Book: book.sqlite · clinic Lakeside\n"
+CREATED = "Created a new clinic book at book.sqlite\n"
+STORED = "Stored the clinic Lakeside in the book book.sqlite (settings from ketaplan.toml)\n"
 
 
 @pytest.fixture(autouse=True)
@@ -62,11 +65,10 @@ def agenda_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str
 
 def test_book_prints_the_course_with_chairs(capsys: pytest.CaptureFixture[str]) -> None:
     result = book(capsys, "P-001")
-    # A first booking makes the book, and says so.
-    assert (result.code, result.err) == (0, "Created a new clinic book at book.sqlite\n")
+    # A first booking makes the book, stores the clinic in it, and says so.
+    assert (result.code, result.err) == (0, CREATED + BOOK + STORED)
     assert result.out == (
         "Booked P-001: IV ketamine (iv), 7 sessions, 7 in clinic chairs · Europe/Berlin\n"
-        "Book: book.sqlite\n"
         "                                                                     \n"
         " #   Phase             Day   Date         Time          Chair   Note \n"
         " ─────────────────────────────────────────────────────────────────── \n"
@@ -101,7 +103,7 @@ def test_a_patient_with_an_active_course_is_refused(capsys: pytest.CaptureFixtur
     book(capsys, "P-001")
     result = book(capsys, "P-001")
     assert (result.code, result.out) == (1, "")
-    assert result.err == (
+    assert result.err == BOOK + (
         "Error: P-001: already has an active course (IV ketamine, start 2030-01-07); give "
         "--replace to cancel its future sessions and book this one\n"
     )
@@ -111,12 +113,29 @@ def test_replace_cancels_the_old_courses_future_sessions_and_keeps_them(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     book(capsys, "P-001")
-    result = run(
-        capsys, "book", "--patient", "P-001", "--start", "2030-01-08", "--time", "10:00",
+    args = (
+        "book", "--patient", "P-001", "--start", "2030-01-08", "--time", "10:00",
         "--maintenance-sessions", "1", "--book", "book.sqlite", "--replace",
     )  # fmt: skip
+    before = Path("book.sqlite").read_bytes()
+    unconfirmed = run(capsys, *args)
+    assert (unconfirmed.code, unconfirmed.out) == (2, "")
+    assert unconfirmed.err == BOOK + (
+        "--replace cancels 7 booked sessions (kept in the book as cancelled):\n"
+        "  P-001 #1 Mon 2030-01-07 09:00 induction 1/6\n"
+        "  P-001 #2 Wed 2030-01-09 09:00 induction 2/6\n"
+        "  P-001 #3 Fri 2030-01-11 09:00 induction 3/6\n"
+        "  P-001 #4 Mon 2030-01-14 09:00 induction 4/6\n"
+        "  P-001 #5 Wed 2030-01-16 09:00 induction 5/6\n"
+        "  P-001 #6 Fri 2030-01-18 09:00 induction 6/6\n"
+        "  P-001 #7 Fri 2030-02-01 09:00 maintenance 1/1\n"
+        "Error: --replace cancels 7 booked sessions (listed above); give --yes to confirm, "
+        "there is no terminal to ask\n"
+    )
+    assert Path("book.sqlite").read_bytes() == before
+    result = run(capsys, *args, "--yes")
     assert result.code == 0, result.err
-    assert result.out.endswith("Replaced the active course: 7 future sessions cancelled.\n")
+    assert result.err.endswith("Replaced the active course: 7 future sessions cancelled.\n")
     sessions = agenda_json(capsys, "--from", "2030-01-07", "--to", "2030-01-09")
     assert [(s["start"], s["status"]) for s in sessions] == [
         ("2030-01-07T09:00:00+01:00", "cancelled"),
@@ -131,7 +150,7 @@ def test_agenda_lists_sessions_by_day_time_and_chair_with_utilization(
     book(capsys, "P-001")
     book(capsys, "P-002")
     result = run(capsys, "agenda", "--day", START, "--book", "book.sqlite")
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.err) == (0, BOOK)
     assert result.out == (
         "Agenda 2030-01-07 · Lakeside · 1 chair · Europe/Berlin\n"
         "\n"
@@ -139,14 +158,59 @@ def test_agenda_lists_sessions_by_day_time_and_chair_with_utilization(
         "  Time         Chair  Patient  Session                         Status\n"
         "  09:00-11:00  1      P-001    IV ketamine induction 1/6 (#1)  booked\n"
         "  11:00-13:00  1      P-002    IV ketamine induction 1/6 (#1)  booked\n"
+        "\n"
+        "2 sessions listed.\n"
     )
+
+
+def test_agenda_hides_cancelled_sessions_unless_all_and_shows_closed_days_with_why(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "ketaplan.toml").write_text(
+        CLINIC + 'holidays = "DE-BE"\nclosed = ["2030-01-09"]\n', encoding="utf-8"
+    )
+    book(capsys, "P-001")
+    book(capsys, "P-001", "--start", "2030-01-08", "--replace", "--yes")
+    week = run(capsys, "agenda", "--week", START, "--book", "book.sqlite")
+    assert week.out == (
+        "Agenda 2030-01-07 to 2030-01-13 · Lakeside · 1 chair · Europe/Berlin\n"
+        "\n"
+        "Mon 2030-01-07 · 0 sessions · chairs 0% used\n"
+        "\n"
+        "Tue 2030-01-08 · 1 session · chairs 40% used\n"
+        "  Time         Chair  Patient  Session                         Status\n"
+        "  09:00-11:00  1      P-001    IV ketamine induction 1/6 (#1)  booked\n"
+        "\n"
+        "Wed 2030-01-09 · closed: clinic closed\n"
+        "\n"
+        "Thu 2030-01-10 · 1 session · chairs 40% used\n"
+        "  Time         Chair  Patient  Session                         Status\n"
+        "  09:00-11:00  1      P-001    IV ketamine induction 2/6 (#2)  booked\n"
+        "\n"
+        "Fri 2030-01-11 · 0 sessions · chairs 0% used\n"
+        "\n"
+        "Sat 2030-01-12 · closed: not an opening day\n"
+        "\n"
+        "Sun 2030-01-13 · closed: not an opening day\n"
+        "\n"
+        "2 sessions listed (2 cancelled not shown: --all lists them).\n"
+    )
+    every = run(capsys, "agenda", "--day", START, "--all", "--book", "book.sqlite")
+    assert every.out.splitlines()[2:5] == [
+        "Mon 2030-01-07 · 1 session · chairs 0% used",
+        "  Time         Chair  Patient  Session                         Status",
+        "  09:00-11:00  1      P-001    IV ketamine induction 1/6 (#1)  cancelled",
+    ]
+    new_year = run(capsys, "agenda", "--day", "2031-01-01", "--book", "book.sqlite")
+    assert new_year.out.splitlines()[2] == "Wed 2031-01-01 · closed: New Year's Day"
 
 
 def test_agenda_json_has_the_documented_fields(capsys: pytest.CaptureFixture[str]) -> None:
     book(capsys, "P-001")
     (session,) = agenda_json(capsys, "--day", START)
     assert list(session) == [
-        "patient", "number", "phase", "start", "end", "chair", "uid", "status", "flags",
+        "patient", "number", "phase", "phase_number", "start", "end", "location", "chair", "uid",
+        "status", "note", "flags",
     ]  # fmt: skip
     assert session["start"] == "2030-01-07T09:00:00+01:00"
 
@@ -154,8 +218,8 @@ def test_agenda_json_has_the_documented_fields(capsys: pytest.CaptureFixture[str
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--day", START, "--week", START], "give one of --day, --week or --from/--to, not "
-         "--day and --week"),
+        (["--day", START, "--week", START], "give one of --day, --week, --month or --from/--to, "
+         "not --day and --week"),
         (["--from", START], "--from needs --to"),
         (["--to", START], "--to needs --from"),
         (["--from", "2030-01-08", "--to", START], "--to 2030-01-07 is before --from 2030-01-08"),
@@ -175,7 +239,8 @@ def test_agenda_without_a_book_says_so_and_creates_none(
     result = run(capsys, "agenda", "--book", "none.sqlite")
     assert result.code == 1
     assert result.err == (
-        "Error: there is no clinic book at none.sqlite yet; `ketaplan book` creates it\n"
+        "Error: there is no clinic book at none.sqlite yet; `ketaplan init` or the first "
+        "`ketaplan book` creates it\n"
     )
     assert not (tmp_path / "none.sqlite").exists()
 
@@ -209,7 +274,10 @@ def test_the_book_is_found_by_option_then_environment_then_config(
 def test_a_start_in_the_past_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     result = run(capsys, "book", "--patient", "P-001", "--start", "2020-01-06")
     assert result.code == 2
-    assert result.err.startswith("Error: --start 2020-01-06 is in the past; the book takes")
+    assert result.err.splitlines()[0].startswith(
+        "Error: --start 2020-01-06 is in the past; the book takes"
+    )
+    assert not Path("book.sqlite").exists()
 
 
 ROSTER = "patient,protocol,start,time,days,maintenance_every\n"
@@ -223,7 +291,6 @@ def test_a_roster_books_every_patient(capsys: pytest.CaptureFixture[str], tmp_pa
     assert result.code == 0, result.err
     assert result.out == (
         "Booked 2 patients from r.csv: 24 sessions, 24 in clinic chairs.\n"
-        "Book: book.sqlite\n"
         "At the preferred time: 24 of 24 (100%) clinic sessions.\n"
         "On the ideal date: 24 of 24 (100%) sessions.\n"
     )
@@ -247,7 +314,7 @@ def test_a_roster_that_fails_half_way_books_nothing(
     before = (tmp_path / "book.sqlite").read_bytes()
     result = run(capsys, "book", "--roster", "r.csv", "--book", "book.sqlite")
     assert (result.code, result.out) == (1, "")
-    assert result.err == (
+    assert result.err == BOOK + (
         "Error: 1 of 3 courses cannot be booked, nothing was booked:\n"
         "  line 3 (P-002): cannot book P-002: 120 days fully booked from 2030-01-07 to "
         "2030-06-21; the clinic has no room for this course within 120 tries\n"
@@ -264,7 +331,7 @@ def test_a_bad_roster_reports_every_row_and_books_nothing(
     (tmp_path / "r.csv").write_text(ROSTER + "P-001,iv,someday,,,\nP-002,iv,2030-01-07,25:00,,\n")
     result = run(capsys, "book", "--roster", "r.csv", "--book", "book.sqlite")
     assert result.code == 2
-    assert result.err == (
+    assert result.err == BOOK + (
         "Error: r.csv: 2 problems, nothing was booked:\n"
         "  line 2, column 3: start 'someday' is not a date; use YYYY-MM-DD, today or tomorrow\n"
         "  line 3, column 4: time '25:00' is not a time; use 24-hour HH:MM, e.g. 09:30\n"
@@ -336,7 +403,7 @@ def test_staff_export_carries_patient_chair_and_the_books_uids(
         capsys, "export", "--staff", "--ics", "staff.ics", "--book", "book.sqlite",
         "--from", START, "--to", "2030-01-09",
     )  # fmt: skip
-    assert (result.code, result.out, result.err) == (0, "", "Wrote 2 events to staff.ics\n")
+    assert (result.code, result.out, result.err) == (0, "", BOOK + "Wrote 2 events to staff.ics\n")
     calendar = Calendar.from_ical((tmp_path / "staff.ics").read_bytes())
     events = calendar.walk("VEVENT")
     assert [str(e["SUMMARY"]) for e in events] == [
@@ -353,7 +420,7 @@ def test_patient_export_is_the_booked_course_with_the_books_uids(
     book(capsys, "P-001")
     book(capsys, "P-002")  # moved to 11:00 by P-001
     result = run(capsys, "export", "--patient", "P-002", "--ics", "p.ics", "--book", "book.sqlite")
-    assert (result.code, result.err) == (0, "Wrote 7 events to p.ics\n")
+    assert (result.code, result.err) == (0, BOOK + "Wrote 7 events to p.ics\n")
     events = Calendar.from_ical((tmp_path / "p.ics").read_bytes()).walk("VEVENT")
     booked = agenda_json(capsys, "--from", START, "--to", "2030-03-01")
     mine = [s for s in booked if s["patient"] == "P-002"]
@@ -366,8 +433,8 @@ def test_patient_export_is_the_booked_course_with_the_books_uids(
     [
         ([], "give --patient CODE or --staff"),
         (["--patient", "P-1", "--staff"], "give --patient CODE or --staff"),
-        (["--patient", "P-1", "--from", START], "--from and --to are for --staff; --patient "
-         "exports the whole course"),
+        (["--patient", "P-1", "--from", START], "--day, --week, --month, --from and --to are "
+         "for --staff; --patient exports the whole course"),
     ],
 )  # fmt: skip
 def test_export_refuses_unclear_requests(
@@ -384,7 +451,7 @@ def test_exporting_a_patient_without_a_course_is_refused(
     result = run(capsys, "export", "--patient", "P-404", "--ics", "x.ics", "--book", "book.sqlite")
     assert (result.code, result.err) == (
         1,
-        "Error: P-404 has no active course in the book book.sqlite\n",
+        BOOK + "Error: P-404 has no active course in the book book.sqlite\n",
     )
 
 
@@ -404,14 +471,24 @@ def test_a_patients_days_restrict_the_course_to_them(capsys: pytest.CaptureFixtu
     assert all(date.fromisoformat(d).weekday() in (1, 3) for d in days)
 
 
-def test_agenda_without_dates_is_the_current_week_monday_to_sunday() -> None:
-    assert agenda_range(None, None, None, None, date(2026, 12, 9)) == (
+def test_date_ranges_are_one_parser() -> None:
+    assert this_week(date(2026, 12, 9)) == (date(2026, 12, 7), date(2026, 12, 13))
+    assert date_range(None, None, None, None, None, date(2026, 12, 9)) is None
+    assert date_range(None, "2026-12-13", None, None, None, date(2026, 1, 1)) == (
         date(2026, 12, 7),
         date(2026, 12, 13),
     )
-    assert agenda_range(None, "2026-12-13", None, None, date(2026, 1, 1)) == (
-        date(2026, 12, 7),
-        date(2026, 12, 13),
+    assert date_range(None, None, "2027-02", None, None, date(2026, 1, 1)) == (
+        date(2027, 2, 1),
+        date(2027, 2, 28),
+    )
+    assert date_range(None, None, "2026-12-15", None, None, date(2026, 1, 1)) == (
+        date(2026, 12, 1),
+        date(2026, 12, 31),
+    )
+    assert date_range(None, None, None, None, "2026-12-15", date(2026, 12, 1), open_end=True) == (
+        date(2026, 12, 1),
+        date(2026, 12, 15),
     )
 
 
@@ -420,7 +497,8 @@ def test_book_csv_has_one_row_per_session_with_its_chair(
 ) -> None:
     result = book(capsys, "P-001", "--format", "csv")
     lines = result.out.splitlines()
-    assert lines[0] == "patient,number,phase,start,end,location,chair,uid,note"
+    # The columns it always had, then the session keys every session row has.
+    assert lines[0] == "patient,number,phase,start,end,location,chair,uid,note,phase_number,status"
     assert lines[1].startswith(
         "P-001,1,induction,2030-01-07T09:00:00+01:00,2030-01-07T11:00:00+01:00,clinic,1,"
     )
@@ -431,7 +509,7 @@ def test_staff_export_marks_a_replaced_session_cancelled_with_a_raised_sequence(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     book(capsys, "P-001")
-    book(capsys, "P-001", "--start", "2030-01-08", "--replace")
+    book(capsys, "P-001", "--start", "2030-01-08", "--replace", "--yes")
     result = run(
         capsys, "export", "--staff", "--ics", "-", "--book", "book.sqlite",
         "--from", START, "--to", START,
@@ -439,3 +517,25 @@ def test_staff_export_marks_a_replaced_session_cancelled_with_a_raised_sequence(
     assert result.code == 0, result.err
     (event,) = Calendar.from_ical(result.out.encode()).walk("VEVENT")
     assert (str(event["STATUS"]), event.decoded("SEQUENCE")) == ("CANCELLED", 1)
+
+
+def test_a_session_has_the_same_keys_and_values_in_plan_book_and_agenda(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ketaplan.formats.shapes import SESSION_KEYS
+
+    args = ("--patient", "P-001", "--start", START, "--time", "09:00", "--maintenance-sessions")
+    planned = json.loads(run(capsys, "plan", *args, "1", "--format", "json").out)["sessions"]
+    booked = json.loads(book(capsys, "P-001", "--format", "json").out)["courses"][0]["sessions"]
+    listed = agenda_json(capsys, "--day", START)
+    assert [list(s)[: len(SESSION_KEYS)] for s in (planned[0], booked[0], listed[0])] == [
+        list(SESSION_KEYS)
+    ] * 3
+    same = ("patient", "number", "phase", "phase_number", "start", "end", "location", "uid")
+    assert {k: planned[0][k] for k in same} == {k: booked[0][k] for k in same}
+    assert {k: booked[0][k] for k in (*same, "chair", "status", "note")} == {
+        k: listed[0][k] for k in (*same, "chair", "status", "note")
+    }
+    for command in (["plan", *args, "1"], ["agenda", "--day", START]):
+        header = run(capsys, *command, "--format", "csv").out.splitlines()[0].split(",")
+        assert set(SESSION_KEYS) <= set(header), command

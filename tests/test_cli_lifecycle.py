@@ -42,13 +42,19 @@ NEW_BOOK = "Created a new clinic book at book.sqlite\n"
 def ok(result: Result) -> str:
     """The output of a command that succeeded, saying nothing on stderr (but that the
     first booking created the book)."""
-    assert (result.code, result.err.replace(NEW_BOOK, "")) == (0, ""), result.err
+    assert (result.code, result.message.replace(NEW_BOOK, "")) == (0, ""), result.message
     return result.out
+
+
+def enrolled(result: Result) -> None:
+    """`rems enroll` succeeded; it says so on stderr, as every status line."""
+    assert result.code == 0, result.message
+    assert result.message.replace(NEW_BOOK, "").startswith("Recorded the REMS enrollment of ")
 
 
 def refused(result: Result, code: int = 1) -> str:
     assert (result.code, result.out) == (code, "")
-    return result.err
+    return result.message
 
 
 def book_iv(capsys: pytest.CaptureFixture[str], at: At, patient: str = "P-001") -> None:
@@ -233,11 +239,14 @@ def test_cancelling_the_course_frees_the_patient_for_a_new_one(
         "patient": "P-001",
         "number": 1,
         "phase": "induction",
+        "phase_number": 1,
         "start": "2026-12-07T09:00:00+01:00",
         "end": "2026-12-07T11:00:00+01:00",
+        "location": "clinic",
         "chair": 1,
         "uid": course["sessions"][0]["uid"],
         "status": "attended",
+        "note": None,
         "flags": [],
     }
     ok(run(capsys, "book", "--patient", "P-001", "--start", "2027-01-11"))
@@ -272,7 +281,7 @@ def test_esketamine_maintenance_miss_offers_the_previous_frequency(
     at: At,
 ) -> None:
     at("2026-12-01T09:00:00+01:00")
-    ok(run(capsys, "rems", "enroll", "P-003", "--date", "2026-12-01"))
+    enrolled(run(capsys, "rems", "enroll", "--patient", "P-003", "--date", "2026-12-01"))
     ok(run(capsys, "book", "--patient", "P-003", "--protocol", "esketamine", "--start",
            "2026-12-07", "--time", "14:00", "--maintenance-sessions", "3"))  # fmt: skip
     at("2027-02-16T18:00:00+01:00")
@@ -344,7 +353,7 @@ def test_an_esketamine_session_cannot_leave_its_week(
     capsys: pytest.CaptureFixture[str], at: At
 ) -> None:
     at("2026-12-01T09:00:00+01:00")
-    ok(run(capsys, "rems", "enroll", "P-003", "--date", "2026-12-01"))
+    enrolled(run(capsys, "rems", "enroll", "--patient", "P-003", "--date", "2026-12-01"))
     ok(run(capsys, "book", "--patient", "P-003", "--protocol", "esketamine", "--start",
            "2026-12-07", "--time", "14:00", "--maintenance-sessions", "1"))  # fmt: skip
     moved = run(capsys, "move", "--patient", "P-003", "--session", "3", "--to", "2026-12-22")
@@ -397,7 +406,7 @@ def test_the_first_esketamine_treatment_needs_the_rems_enrollment(
     at("2026-12-07T16:00:00+01:00")
     assert refused(run(capsys, "attend", "--patient", "P-003")) == (
         "Error: P-003's first esketamine treatment needs the REMS enrollment, and none is "
-        "recorded; record it with `ketaplan rems enroll P-003 --date DATE` first\n"
+        "recorded; record it with `ketaplan rems enroll --patient P-003 --date DATE` first\n"
     )
-    ok(run(capsys, "rems", "enroll", "P-003", "--date", "2026-12-07"))
+    enrolled(run(capsys, "rems", "enroll", "--patient", "P-003", "--date", "2026-12-07"))
     ok(run(capsys, "attend", "--patient", "P-003"))

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,11 @@ def test_plan_json_is_the_documented_format(capsys: pytest.CaptureFixture[str]) 
     assert (data["patient"], data["protocol"], data["timezone"]) == ("P-001", "iv", "Europe/Berlin")
     assert len(data["sessions"]) == 7
     first = data["sessions"][0]
-    assert list(first) == ["number", "phase", "start", "end", "uid", "location"]
+    assert list(first) == [
+        "patient", "number", "phase", "phase_number", "start", "end", "location", "chair", "uid",
+        "status", "note",
+    ]  # fmt: skip
+    assert (first["chair"], first["status"]) == (None, "planned")
     assert first["number"] == 1
     assert first["phase"] == "induction"
     assert first["start"] == "2026-12-07T09:00:00+01:00"
@@ -93,10 +98,26 @@ def test_flags_win_over_the_clinic_config(capsys: pytest.CaptureFixture[str]) ->
     )
     assert from_config["timezone"] == "America/New_York"
     assert from_config["sessions"][0]["start"] == "2026-12-08T10:15:00-05:00"
-    flags = json.loads(
-        run(capsys, *PLAN, "--time", "08:00", "--days", "mon-fri", "--format", "json").out
+    flags = run(capsys, *PLAN, "--time", "08:00", "--format", "json")
+    assert json.loads(flags.out)["sessions"][0]["start"] == "2026-12-08T08:00:00+01:00"
+
+
+def test_days_are_the_patients_within_the_clinics_open_days(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("ketaplan.toml").write_text('[clinic]\ndays = "mon-fri"\n', encoding="utf-8")
+    result = run(capsys, *PLAN, "--days", "mon,wed,sat", "--format", "json")
+    assert (result.code, result.err) == (
+        0,
+        "Note: the clinic is closed on sat; --days keeps mon,wed\n",
     )
-    assert flags["sessions"][0]["start"] == "2026-12-07T08:00:00+01:00"
+    days = {s["start"][:10] for s in json.loads(result.out)["sessions"]}
+    assert all(date.fromisoformat(d).weekday() in (0, 2) for d in days)
+    refused = run(capsys, *PLAN, "--days", "sat,sun")
+    assert (refused.code, refused.err) == (
+        2,
+        "Error: --days sat,sun are not among the clinic's open weekdays\n",
+    )
 
 
 @pytest.mark.parametrize(

@@ -31,14 +31,18 @@ def _clinic(tmp_path: Path) -> None:
 def test_enroll_records_once_and_a_new_date_corrects_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    args = ("rems", "enroll", "P-001", "--book", "b.sqlite", "--date")
+    args = ("rems", "enroll", "--patient", "P-001", "--book", "b.sqlite", "--date")
     first = run(capsys, *args, "2026-11-20")
-    assert (first.code, first.err) == (0, "Created a new clinic book at b.sqlite\n")
-    assert first.out == "Recorded the REMS enrollment of P-001 on 2026-11-20 in b.sqlite\n"
-    again = run(capsys, *args, "2026-11-20")
-    assert again.out == "The REMS enrollment of P-001 on 2026-11-20 is already in b.sqlite\n"
+    assert (first.code, first.out) == (0, "")
+    assert first.message == (
+        "Created a new clinic book at b.sqlite\n"
+        "Recorded the REMS enrollment of P-001 on 2026-11-20 in b.sqlite\n"
+    )
+    # The code as an argument, as before --patient, is kept for scripts.
+    again = run(capsys, "rems", "enroll", "P-001", "--book", "b.sqlite", "--date", "2026-11-20")
+    assert again.message == "The REMS enrollment of P-001 on 2026-11-20 is already in b.sqlite\n"
     fixed = run(capsys, *args, "2026-11-19")
-    assert fixed.out == (
+    assert fixed.message == (
         "Recorded the REMS enrollment of P-001 on 2026-11-19 in b.sqlite (it was 2026-11-20)\n"
     )
 
@@ -59,9 +63,9 @@ def test_enroll_refuses_bad_input_and_writes_nothing(
     result = run(capsys, "rems", "enroll", *args, "--book", "b.sqlite")
     assert (result.code, result.out) == (2, "")
     if message is None:
-        assert result.err.startswith("Error: --date 2199-01-01 is more than 366 days after ")
+        assert result.message.startswith("Error: --date 2199-01-01 is more than 366 days after ")
     else:
-        assert result.err == f"Error: {message}\n"
+        assert result.message == f"Error: {message}\n"
     assert not (tmp_path / "b.sqlite").exists()
 
 
@@ -69,9 +73,14 @@ def test_a_planned_enrollment_date_ahead_is_recorded(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     ahead = (date.today() + timedelta(days=30)).isoformat()
-    result = run(capsys, "rems", "enroll", "P-001", "--date", ahead, "--book", "b.sqlite")
-    assert (result.code, result.err) == (0, "Created a new clinic book at b.sqlite\n")
-    assert result.out == f"Recorded the REMS enrollment of P-001 on {ahead} in b.sqlite\n"
+    result = run(
+        capsys, "rems", "enroll", "--patient", "P-001", "--date", ahead, "--book", "b.sqlite"
+    )
+    assert (result.code, result.out) == (0, "")
+    assert result.message == (
+        "Created a new clinic book at b.sqlite\n"
+        f"Recorded the REMS enrollment of P-001 on {ahead} in b.sqlite\n"
+    )
 
 
 def test_outside_the_rems_no_forms_are_due(
@@ -79,6 +88,9 @@ def test_outside_the_rems_no_forms_are_due(
 ) -> None:
     book_esketamine(capsys, "P-001", "2030-01-07")
     (tmp_path / "ketaplan.toml").write_text(CLINIC.replace("us-spravato", "none"), "utf-8")
+    # The book keeps its clinic until the change is applied.
+    assert run(capsys, "rems", "due", "--week", "2030-01-14").code == 1
+    assert run(capsys, "clinic", "apply", "ketaplan.toml").code == 0
     result = run(capsys, "rems", "due", "--week", "2030-01-14")
     assert (result.code, result.out) == (
         0,
@@ -95,7 +107,7 @@ def book_esketamine(capsys: pytest.CaptureFixture[str], patient: str, start: str
         capsys, "book", "--patient", patient, "--protocol", "esketamine", "--start", start,
         "--time", "09:00", "--maintenance-sessions", "1",
     )  # fmt: skip
-    assert result.code == 0, result.err
+    assert result.code == 0, result.message
 
 
 def test_due_lists_the_forms_of_the_week_before(
@@ -112,7 +124,7 @@ def test_due_lists_the_forms_of_the_week_before(
                          ("P-003", "2030-01-07")):  # fmt: skip
         assert run(capsys, "attend", "--patient", patient, "--date", day).code == 0
     result = run(capsys, "rems", "due", "--week", "2030-01-16", "--format", "json")
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.message) == (0, "")
     data = json.loads(result.out)
     assert (data["from"], data["to"]) == ("2030-01-14", "2030-01-20")
     assert [(f["patient"], f["session_date"], f["due"]) for f in data["forms"]] == [
@@ -156,19 +168,19 @@ def test_forms_are_owed_for_attended_sessions_only_until_filed(
         ("2030-01-14", "2030-01-21", False),
     ]
     filed = run(capsys, "rems", "filed", "--patient", "P-001", "--session", "1", "--by", "anna")
-    assert (filed.code, filed.err) == (0, "")
+    assert (filed.code, filed.message) == (0, "")
     assert filed.out == (
         "Recorded the REMS monitoring form of P-001 session 1 (Mon 2030-01-07) as filed on "
         "2030-01-21 (late).\n"
     )
     again = run(capsys, "rems", "filed", "--patient", "P-001", "--session", "1")
-    assert (again.code, again.err) == (
+    assert (again.code, again.message) == (
         1,
         "Error: the form for session 1 of P-001 was already recorded as filed on 2030-01-21 "
         "by anna\n",
     )
     missed = run(capsys, "rems", "filed", "--patient", "P-001", "--session", "2")
-    assert missed.err == (
+    assert missed.message == (
         "Error: session 2 of P-001 is missed; a monitoring form is owed for attended "
         "sessions only\n"
     )
@@ -180,19 +192,44 @@ def test_forms_are_owed_for_attended_sessions_only_until_filed(
 def test_cancelled_sessions_owe_no_form(capsys: pytest.CaptureFixture[str]) -> None:
     book_esketamine(capsys, "P-001", "2030-01-07")
     replaced = run(
-        capsys, "book", "--patient", "P-001", "--start", "2030-01-08", "--replace",
+        capsys, "book", "--patient", "P-001", "--start", "2030-01-08", "--replace", "--yes",
     )  # fmt: skip
     assert replaced.code == 0, replaced.err
     result = run(capsys, "rems", "due", "--week", "2030-01-14")
     assert result.out.splitlines()[-1] == "No monitoring forms due from 2030-01-14 to 2030-01-20."
 
 
-def test_due_refuses_csv_and_a_missing_book(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "rems", "due", "--format", "csv").err == (
-        "Error: --format 'csv' is not one of table, json\n"
+def test_due_refuses_a_bad_format_and_a_missing_book(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "rems", "due", "--format", "xml").err == (
+        "Error: --format 'xml' is not one of table, json, csv\n"
     )
     result = run(capsys, "rems", "due", "--book", "none.sqlite")
-    assert (result.code, result.err) == (
+    assert (result.code, result.message) == (
         1,
-        "Error: there is no clinic book at none.sqlite yet; `ketaplan book` creates it\n",
+        "Error: there is no clinic book at none.sqlite yet; `ketaplan init` or the first "
+        "`ketaplan book` creates it\n",
+    )
+
+
+def test_due_takes_the_date_ranges_of_every_command_and_csv(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    book_esketamine(capsys, "P-001", "2030-01-07")
+    week = run(capsys, "rems", "due", "--week", "2030-01-14", "--format", "csv")
+    span = run(
+        capsys, "rems", "due", "--from", "2030-01-14", "--to", "2030-01-20", "--format", "csv"
+    )
+    day = run(capsys, "rems", "due", "--day", "2030-01-14", "--format", "json")
+    month = run(capsys, "rems", "due", "--month", "2030-01", "--format", "json")
+    assert week.out.splitlines()[0] == "patient,session_date,due,session_uid,overdue"
+    assert span.out == week.out
+    assert (json.loads(day.out)["from"], json.loads(day.out)["to"]) == ("2030-01-14", "2030-01-14")
+    assert (json.loads(month.out)["from"], json.loads(month.out)["to"]) == (
+        "2030-01-01",
+        "2030-01-31",
+    )
+    both = run(capsys, "rems", "due", "--day", "2030-01-14", "--week", "2030-01-14")
+    assert (both.code, both.err) == (
+        2,
+        "Error: give one of --day, --week, --month or --from/--to, not --day and --week\n",
     )

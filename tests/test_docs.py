@@ -9,6 +9,7 @@ comparing it, after an intended change (review the diff).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shlex
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from ketaplan.cli import main
 from tests.clirun import run
 from tests.docgen import command_paths
 
@@ -78,6 +80,19 @@ def documented_commands() -> list[list[str]]:
     return commands
 
 
+class _Stream(io.StringIO):
+    """stdout or stderr of an example, recording what is written in one shared list."""
+
+    def __init__(self, name: str, chunks: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._name = name
+        self._chunks = chunks
+
+    def write(self, text: str) -> int:
+        self._chunks.append((self._name, text))
+        return len(text)
+
+
 class Shell:
     """Runs an example's command line: `ketaplan ...` in-process (with `NAME=value`
     prefixes), `cat FILE` and `echo $?`, piped through `head -n N`, `tail -n N` or
@@ -96,23 +111,33 @@ class Shell:
         while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
             name, _, value = words.pop(0).partition("=")
             env[name] = value
-        out, err = self._run(words, env)
-        for stage in stages[1:]:
-            out = self._filter(stage, out)
-        return "\n".join(text.rstrip() for text in (out + err).splitlines()).rstrip("\n")
+        chunks = self._run(words, env)
+        if len(stages) == 1:
+            # As on a terminal: stdout and stderr interleaved in the order written.
+            shown = "".join(text for _, text in chunks)
+        else:
+            # Piped, stdout reaches the terminal through the pipe, after stderr.
+            out = "".join(text for stream, text in chunks if stream == "out")
+            for stage in stages[1:]:
+                out = self._filter(stage, out)
+            shown = "".join(text for stream, text in chunks if stream == "err") + out
+        return "\n".join(text.rstrip() for text in shown.splitlines()).rstrip("\n")
 
-    def _run(self, words: list[str], env: dict[str, str]) -> tuple[str, str]:
+    def _run(self, words: list[str], env: dict[str, str]) -> list[tuple[str, str]]:
+        """What the command writes, as (stream, text) in the order written."""
         if words[:1] == ["ketaplan"]:
+            chunks: list[tuple[str, str]] = []
             with self.monkeypatch.context() as patch:
                 for name, value in env.items():
                     patch.setenv(name, value)
-                result = run(self.capsys, *words[1:])
-            self.code = result.code
-            return result.out, result.err
+                patch.setattr("sys.stdout", _Stream("out", chunks))
+                patch.setattr("sys.stderr", _Stream("err", chunks))
+                self.code = main(words[1:])
+            return chunks
         if words == ["echo", "$?"]:
-            return f"{self.code}\n", ""
+            return [("out", f"{self.code}\n")]
         if len(words) == 2 and words[0] == "cat":
-            return Path(words[1]).read_text(encoding="utf-8"), ""
+            return [("out", Path(words[1]).read_text(encoding="utf-8"))]
         raise AssertionError(f"the docs' examples cannot run {' '.join(words)!r}")
 
     @staticmethod

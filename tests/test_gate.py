@@ -240,7 +240,7 @@ def test_the_first_esketamine_treatment_needs_an_enrollment_on_or_before_its_day
     first = session(datetime(2026, 12, 7, 9, tzinfo=BERLIN))
     assert first_treatment_refusal(first, 0, None, rems=True) == (
         "P-001's first esketamine treatment needs the REMS enrollment, and none is recorded; "
-        "record it with `ketaplan rems enroll P-001 --date DATE` first"
+        "record it with `ketaplan rems enroll --patient P-001 --date DATE` first"
     )
     assert first_treatment_refusal(first, 0, date(2026, 12, 8), rems=True) == (
         "P-001 is enrolled in the esketamine REMS from 2026-12-08, after this first treatment "

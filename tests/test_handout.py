@@ -54,7 +54,7 @@ def _clinic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def book(capsys: pytest.CaptureFixture[str], patient: str, *args: str) -> None:
     result = run(capsys, "book", "--patient", patient, "--time", "09:00", *args)
-    assert result.code == 0, result.err
+    assert result.code == 0, result.message
 
 
 def sessions_of(capsys: pytest.CaptureFixture[str], patient: str) -> list[datetime]:
@@ -240,7 +240,8 @@ def test_printing_again_after_a_change_gives_the_new_dates(
     book(capsys, "P-001", "--start", "2030-01-07", "--maintenance-sessions", "1")
     assert run(capsys, "handout", "--patient", "P-001", "--pdf", "h.pdf").code == 0
     assert "7 Jan 2030" in pdf_text(tmp_path / "h.pdf")
-    book(capsys, "P-001", "--start", "2030-02-04", "--maintenance-sessions", "1", "--replace")
+    replace = ("--replace", "--yes")
+    book(capsys, "P-001", "--start", "2030-02-04", "--maintenance-sessions", "1", *replace)
     monkeypatch.setattr("ketaplan.cli.clock.now", lambda: NOW + timedelta(days=1))
     result = run(capsys, "handout", "--patient", "P-001", "--pdf", "h.pdf")
     assert result.code == 0
@@ -321,7 +322,7 @@ def test_a_clinic_catalogue_with_a_missing_text_is_refused(
     book(capsys, "P-001", "--start", "2030-01-07", "--maintenance-sessions", "1")
     result = run(capsys, "handout", "--patient", "P-001", "--html", "h.html")
     assert (result.code, result.out) == (2, "")
-    assert result.err == (
+    assert result.message == (
         "Error: fr.toml: missing key move_heading (every key of en.toml is needed)\n"
     )
     assert not (tmp_path / "h.html").exists()
@@ -338,7 +339,7 @@ def test_a_clinic_catalogue_with_a_misspelt_placeholder_is_refused(
     book(capsys, "P-001", "--start", "2030-01-07", "--maintenance-sessions", "1")
     result = run(capsys, "handout", "--patient", "P-001", "--html", "h.html")
     assert (result.code, result.out) == (2, "")
-    assert result.err == (
+    assert result.message == (
         "Error: mine.toml: updated = 'Updated {dat}': a placeholder this text does not have; "
         "it may use {date}\n"
     )
@@ -384,7 +385,7 @@ def test_a_us_clinic_prints_on_letter(capsys: pytest.CaptureFixture[str], tmp_pa
     )
     book(capsys, "P-001", "--start", "2030-01-07", "--maintenance-sessions", "1")
     result = run(capsys, "handout", "--patient", "P-001", "--html", "us.html")
-    assert result.err == (
+    assert result.message == (
         "Wrote the handout of P-001 (7 sessions, 2030-01 to 2030-02; LETTER, en) to us.html\n"
     )
     assert "size: letter" in (tmp_path / "us.html").read_text("utf-8")
@@ -399,6 +400,7 @@ def test_the_command_says_what_it_wrote(capsys: pytest.CaptureFixture[str]) -> N
     assert result == Result(
         0,
         "",
+        f"Book: {Path('book.sqlite').resolve()} · clinic Lakeside Ketamine Clinic\n"
         "Wrote the handout of P-001 (9 sessions, 2030-01 to 2030-03; A4, en) to h.pdf and h.html\n",
     )
 
@@ -409,7 +411,7 @@ def test_the_html_can_go_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     assert result.code == 0
     assert result.out.startswith("<!DOCTYPE html>\n")
     assert result.out.endswith("</html>\n")
-    assert result.err.endswith("to -\n")
+    assert result.message.endswith("to -\n")
     both = run(capsys, "handout", "--patient", "P-001", "--html", "-", "--pdf", "-")
     assert both == Result(2, "", "Error: only one of --pdf and --html can go to stdout (-)\n")
 
@@ -511,7 +513,7 @@ def test_refusals(
     monkeypatch.setenv("KETAPLAN_BOOK", "book.sqlite")
     book(capsys, "P-001", "--start", "2030-01-07", "--maintenance-sessions", "1")
     result = run(capsys, "handout", *args)
-    assert (result.code, result.out, result.err) == (code, "", err)
+    assert (result.code, result.out, result.message) == (code, "", err)
     assert not Path("h.pdf").exists()
 
 
@@ -525,7 +527,7 @@ def test_a_file_ketaplan_did_not_write_is_never_replaced(
         before = (tmp_path / name).read_bytes()
         result = run(capsys, "handout", "--patient", "P-001", option, name)
         assert (result.code, result.out) == (1, "")
-        assert result.err == (
+        assert result.message == (
             f"Error: {name} exists and ketaplan did not write it; not replaced: choose "
             "another file name or move that file away\n"
         )

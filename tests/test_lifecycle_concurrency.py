@@ -45,7 +45,7 @@ def test_two_processes_moving_into_one_chair_one_wins(
     pin(monkeypatch)("2026-12-02T09:00:00+01:00")
     for patient, at in (("P-001", "09:00"), ("P-002", "11:00")):
         booked = run(capsys, "book", "--patient", patient, "--start", "2026-12-07", "--time", at)
-        assert booked.code == 0, booked.err
+        assert booked.code == 0, booked.message
     go = tmp_path / "go"
     env = {**os.environ, "KETAPLAN_BOOK": str(tmp_path / "book.sqlite")}
     moves = [
@@ -68,6 +68,7 @@ def test_two_processes_moving_into_one_chair_one_wins(
     assert winner[1].startswith(f"Moved {patient} session 1 (induction 1/6) from Mon 2026-12-07")
     assert (loser[1], loser[2]) == (
         "",
+        f"Book: {tmp_path / 'book.sqlite'} · clinic Lakeside\n"
         f"Error: {other}: cannot place the session at Mon 2026-12-07 14:00: no chair free; "
         # The winner holds 14:00-16:00: the loser's 2 hours fit at 12:00 at the latest.
         "the nearest free time that day is 12:00\n",

@@ -84,7 +84,7 @@ def test_the_month_grid_shows_sessions_use_and_holidays(
     book(capsys, "P-001", "2030-12-02")
     book(capsys, "P-002", "2030-12-02")
     result = run(capsys, "agenda", "--month", "2030-12")
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.message) == (0, "")
     assert result.out == (
         "December 2030 · Lakeside · 1 chair · Europe/Berlin\n"
         "Each open day: sessions booked and the share of chair time they hold.\n"
@@ -169,4 +169,4 @@ def test_month_refusals(
     book(capsys, "P-001", "2030-12-02")
     result = run(capsys, "agenda", *args)
     assert (result.code, result.out) == (2, "")
-    assert result.err.startswith(err)
+    assert result.message.startswith(err)

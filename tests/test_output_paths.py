@@ -61,11 +61,11 @@ def test_export_into_the_book_in_use_is_refused_and_changes_nothing(
     before = file_hashes(tmp_path)
     result = run(capsys, "export", "--staff", "--from", "2030-01-01", "--ics", "book.sqlite")
     assert (result.code, result.out) == (1, "")
-    assert result.err == "Error: book.sqlite is the clinic book in use; it is never replaced\n"
+    assert result.message == "Error: book.sqlite is the clinic book in use; it is never replaced\n"
     assert file_hashes(tmp_path) == before
     # Not even with --force.
     forced = run(capsys, "export", "--staff", "--ics", "book.sqlite", "--force")
-    assert (forced.code, forced.err) == (1, result.err)
+    assert (forced.code, forced.message) == (1, result.message)
     assert file_hashes(tmp_path) == before
 
 
@@ -77,7 +77,7 @@ def test_a_config_or_any_file_not_a_ketaplan_calendar_needs_force(
     for name in ("ketaplan.toml", "roster.csv"):
         result = run(capsys, *PLAN, "--ics", name)
         assert (result.code, result.out) == (1, "")
-        assert result.err == (
+        assert result.message == (
             f"Error: {name} exists and is not a calendar ketaplan wrote; not replaced: "
             "choose another name, or give --force to replace it\n"
         )
@@ -95,7 +95,7 @@ def test_another_sqlite_file_is_refused(capsys: pytest.CaptureFixture[str], tmp_
     before = file_hashes(tmp_path)
     result = run(capsys, *PLAN, "--ics", "other.db")
     assert result.code == 1
-    assert result.err == (
+    assert result.message == (
         "Error: other.db is an SQLite database (a clinic book?); not replaced: choose another "
         "name, or give --force\n"
     )
@@ -118,7 +118,7 @@ def test_a_character_device_is_written_not_replaced(
 ) -> None:
     before = os.stat("/dev/null")
     result = run(capsys, *PLAN, "--ics", "/dev/null")
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.message) == (0, "")
     after = os.stat("/dev/null")
     assert stat.S_ISCHR(after.st_mode)
     assert (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
@@ -139,7 +139,7 @@ def test_a_fifo_is_written_as_asked(capsys: pytest.CaptureFixture[str], tmp_path
     reader.start()
     result = run(capsys, *PLAN, "--ics", str(fifo))
     reader.join(timeout=30)
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.message) == (0, "")
     assert received[0].startswith(b"BEGIN:VCALENDAR")
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
@@ -150,7 +150,10 @@ def test_a_socket_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path)
     with socket.socket(socket.AF_UNIX) as server:
         server.bind("s.sock")
         result = run(capsys, *PLAN, "--ics", "s.sock")
-    assert (result.code, result.err) == (1, "Error: s.sock is a socket, not a file; not written\n")
+    assert (result.code, result.message) == (
+        1,
+        "Error: s.sock is a socket, not a file; not written\n",
+    )
 
 
 def test_a_dangling_link_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -158,7 +161,7 @@ def test_a_dangling_link_is_refused(capsys: pytest.CaptureFixture[str], tmp_path
     before = file_hashes(tmp_path)
     result = run(capsys, *PLAN, "--ics", "course.ics")
     assert (result.code, result.out) == (1, "")
-    assert result.err == (
+    assert result.message == (
         "Error: course.ics is a link to a file that does not exist; give the file itself\n"
     )
     assert file_hashes(tmp_path) == before
@@ -172,12 +175,12 @@ def test_a_link_to_the_book_or_a_config_is_refused(
     (tmp_path / "to-config.ics").symlink_to(tmp_path / "ketaplan.toml")
     before = file_hashes(tmp_path)
     result = run(capsys, "export", "--staff", "--ics", "to-book.ics")
-    assert result.err == (
+    assert result.message == (
         "Error: to-book.ics leads to the clinic book in use; it is never replaced\n"
     )
     result = run(capsys, *PLAN, "--ics", "to-config.ics")
     assert result.code == 1
-    assert "to-config.ics exists and is not a calendar ketaplan wrote" in result.err
+    assert "to-config.ics exists and is not a calendar ketaplan wrote" in result.message
     assert file_hashes(tmp_path) == before
 
 
@@ -225,6 +228,9 @@ def test_a_booking_into_a_full_stdout_is_stored_and_says_so(tmp_path: Path) -> N
         )
     assert proc.stderr == (
         f"Created a new clinic book at {tmp_path}/book.sqlite\n"
+        f"Book: {tmp_path}/book.sqlite · clinic Ketamine clinic\n"
+        f"Stored the clinic Ketamine clinic in the book {tmp_path}/book.sqlite (settings "
+        "from ketaplan.toml)\n"
         f"Booked and stored 1 course in {tmp_path}/book.sqlite (the output could not be "
         "written: no space left on the device).\n"
     )
@@ -254,6 +260,9 @@ def test_a_roster_piped_into_head_exits_0_when_it_is_stored(tmp_path: Path) -> N
     assert proc.wait(timeout=120) == 0
     assert err == (
         f"Created a new clinic book at {tmp_path}/book.sqlite\n"
+        f"Book: {tmp_path}/book.sqlite · clinic Ketamine clinic\n"
+        f"Stored the clinic Ketamine clinic in the book {tmp_path}/book.sqlite (settings "
+        "from ketaplan.toml)\n"
         f"Booked and stored 40 courses in {tmp_path}/book.sqlite (the reader of the output "
         "has gone away).\n"
     )

@@ -136,7 +136,8 @@ def test_an_esketamine_course_without_enrollment_is_refused() -> None:
         require_enrollment(course, None)
     assert str(info.value) == (
         "esketamine needs REMS enrollment before the first treatment (2026-12-07), and none "
-        "is recorded for patient P-001; record it with `ketaplan rems enroll P-001 --date DATE`"
+        "is recorded for patient P-001; record it with `ketaplan rems enroll --patient P-001 "
+        "--date DATE`"
     )
     assert info.value.exit_code == ExitCode.FAILED
 

@@ -82,7 +82,8 @@ def test_a_header_without_the_required_columns_is_refused() -> None:
     assert problems("patient,when\nP-001,2026-12-07\n") == (
         "roster.csv: 2 problems, nothing was booked:\n"
         "  line 1, column 2: unknown column 'when'; columns: patient, protocol, start, time, "
-        "days, maintenance_every, override, rems_enrolled\n"
+        "days, maintenance_every, override, rems_enrolled, maintenance_sessions, until, "
+        "lozenges, replace\n"
         "  line 1: the required column 'start' is missing"
     )
 
@@ -109,3 +110,16 @@ def test_a_planned_rems_enrollment_ahead_is_taken_and_one_too_far_ahead_refused(
         "  line 2, column 4: rems_enrolled 2028-01-01 is more than 366 days after today "
         "(2026-12-01)"
     )
+
+
+def test_local_dates_follow_the_clinics_order_strictly() -> None:
+    from ketaplan.errors import UsageError
+    from ketaplan.formats.roster import delimiter, roster_date
+
+    assert roster_date("07.12.2026", what="start", today=TODAY, order="DMY") == date(2026, 12, 7)
+    assert roster_date("12/7/2026", what="start", today=TODAY, order="MDY") == date(2026, 12, 7)
+    assert roster_date("2026-12-07", what="start", today=TODAY, order="MDY") == date(2026, 12, 7)
+    with pytest.raises(UsageError) as refused:
+        roster_date("13/12/2026", what="start", today=TODAY, order="MDY")
+    assert str(refused.value) == "start '13/12/2026' is not a date in the clinic's order MDY"
+    assert [delimiter(t) for t in ("a;b,c;d\n", "a\tb\n", "a,b\n", "ab\n")] == [";", "\t", ",", ","]

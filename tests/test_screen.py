@@ -41,7 +41,7 @@ def test_screen_prints_answers_then_the_result(capsys: pytest.CaptureFixture[str
     answers = write_answers(Path("a.toml"), mania_current=True, antidepressants_this_episode=1)
     result = run(capsys, *SCREEN, "--answers", str(answers))
     book = os.environ["KETAPLAN_BOOK"]
-    assert (result.code, result.err) == (
+    assert (result.code, result.message) == (
         0,
         f"Created a new clinic book at {book}\nStored the screening of P-001 in {book}\n",
     )
@@ -119,7 +119,7 @@ def test_a_typo_in_the_answers_file_is_refused_with_exit_2(
     answers = write_answers(Path("a.toml"), mania_current=None, mania_curent=False)
     result = run(capsys, *SCREEN, "--answers", str(answers))
     assert (result.code, result.out) == (2, "")
-    assert result.err == (
+    assert result.message == (
         "Error: a.toml: unknown question 'mania_curent'; did you mean 'mania_current'?\n"
     )
 
@@ -128,7 +128,7 @@ def test_a_missing_answer_is_refused_with_exit_2(capsys: pytest.CaptureFixture[s
     answers = write_answers(Path("a.toml"), schizophrenia=None)
     result = run(capsys, *SCREEN, "--answers", str(answers))
     assert (result.code, result.out) == (2, "")
-    assert result.err == (
+    assert result.message == (
         "Error: a.toml: no answer to schizophrenia; every question must be answered "
         "(none defaults to no)\n"
     )
@@ -139,7 +139,7 @@ def test_without_a_terminal_or_answers_file_screen_refuses(
 ) -> None:
     result = run(capsys, *SCREEN)
     assert (result.code, result.out) == (2, "")
-    assert result.err == (
+    assert result.message == (
         "Error: not a terminal, so the questions cannot be asked; give --answers FILE.toml "
         "(see examples/screening-answers.toml)\n"
     )
@@ -151,14 +151,14 @@ def test_a_screening_dated_in_the_future_is_refused(capsys: pytest.CaptureFixtur
     assert re.fullmatch(
         r"Error: --date 2199-01-01 is after today \(\d{4}-\d\d-\d\d\); "
         r"a screening records answers already given\n",
-        result.err,
+        result.message,
     )
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--format", "csv"), "--format 'csv' is not one of table, json"),
+        (("--format", "xml"), "--format 'xml' is not one of table, json, csv"),
         (("--date", "27/11/2026"), "--date '27/11/2026' is not a date"),
         (("--patient", "Jane Doe"), "patient code 'Jane Doe' has a space"),
         (("--answers", "missing.toml"), "answers file missing.toml does not exist"),
@@ -169,7 +169,7 @@ def test_bad_options_are_one_line_errors(
 ) -> None:
     result = run(capsys, *SCREEN, *args)
     assert result.code == 2
-    assert result.err.startswith(f"Error: {message}")
+    assert result.message.startswith(f"Error: {message}")
     assert result.err.count("\n") == 1
 
 
@@ -225,7 +225,7 @@ def test_a_screening_is_stored_and_shown_again_with_show(
     taken = run(capsys, *SCREEN, "--answers", str(answers))
     assert taken.code == 0
     shown = run(capsys, "screen", "--show", "P-001")
-    assert (shown.code, shown.err) == (0, "")
+    assert (shown.code, shown.message) == (0, "")
     assert shown.out == taken.out
     as_json = run(capsys, "screen", "--show", "P-001", "--format", "json")
     data = json.loads(as_json.out)
@@ -252,7 +252,7 @@ def test_show_without_a_stored_screening_is_a_clear_error(
     result = run(capsys, "screen", "--show", "P-002")
     book = os.environ["KETAPLAN_BOOK"]
     assert (result.code, result.out) == (1, "")
-    assert result.err == (
+    assert result.message == (
         f"Error: no screening of P-002 is stored in the book {book}; record one with "
         "`ketaplan screen --patient P-002`\n"
     )
@@ -261,7 +261,7 @@ def test_show_without_a_stored_screening_is_a_clear_error(
 def test_show_without_a_book_creates_none(capsys: pytest.CaptureFixture[str]) -> None:
     result = run(capsys, "screen", "--show", "P-001")
     assert result.code == 1
-    assert result.err.startswith("Error: there is no clinic book at ")
+    assert result.message.startswith("Error: there is no clinic book at ")
     assert not Path(os.environ["KETAPLAN_BOOK"]).exists()
 
 
@@ -279,10 +279,24 @@ def test_show_and_screening_options_do_not_mix(
     capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
 ) -> None:
     result = run(capsys, "screen", *args)
-    assert (result.code, result.out, result.err) == (2, "", f"Error: {message}\n")
+    assert (result.code, result.out, result.message) == (2, "", f"Error: {message}\n")
 
 
 def test_a_refused_screening_stores_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     answers = write_answers(Path("a.toml"), mania_current=None, manai=False)
     assert run(capsys, *SCREEN, "--answers", str(answers)).code == 2
     assert not Path(os.environ["KETAPLAN_BOOK"]).exists()
+
+
+def test_a_stored_screening_as_csv_has_one_row_per_question(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    answers = write_answers(Path("a.toml"), mania_current=True)
+    assert run(capsys, *SCREEN, "--answers", str(answers)).code == 0
+    shown = run(capsys, "screen", "--show", "P-001", "--format", "csv")
+    lines = shown.out.splitlines()
+    assert lines[0] == "patient,date,key,question,answer"
+    assert len(lines) == 1 + len(QUESTIONS)
+    mania = next(line for line in lines if ",mania_current," in line)
+    assert mania.startswith("P-001,2026-11-27,mania_current,")
+    assert mania.endswith(",true")

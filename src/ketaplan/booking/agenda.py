@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from ketaplan.booking.capacity import day_utilization
 from ketaplan.errors import BookError
-from ketaplan.model.calendar import day_bounds
+from ketaplan.model.calendar import ClinicCalendar, day_bounds
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.records import ScreeningRecord, SessionRecord
 from ketaplan.store import Book
@@ -25,11 +25,14 @@ class AgendaDay:
         sessions: the day's clinic sessions, every status, by start and chair.
         utilization: the share of the day's chair time held (cancelled sessions hold
             none); None when the clinic is closed that day.
+        closed: why the clinic is closed that day (a holiday's name, a closure), or
+            "closed" on a weekday it does not open; None when it is open.
     """
 
     day: date
     sessions: tuple[SessionRecord, ...]
     utilization: float | None
+    closed: str | None = None
 
     @property
     def held(self) -> int:
@@ -75,12 +78,14 @@ def agenda(
     last: date,
     clinic: ClinicConfig,
     zone: str,
+    calendar: ClinicCalendar | None = None,
     *,
     patient: str | None = None,
     statuses: Collection[str] | None = None,
 ) -> Agenda:
     """The clinic sessions from `first` to `last` (only `patient`'s, only in `statuses`
-    when given), and every day of the span with its sessions and utilization."""
+    when given), and every day of the span with its sessions, utilization and, by
+    `calendar`, why the clinic is closed."""
     since, until = day_bounds(first, last, zone)
     sessions = book.sessions_between(since, until, location="clinic")
     if patient is not None:
@@ -96,7 +101,11 @@ def agenda(
     while day <= last:
         todays = by_day.get(day, [])
         held = [(s.start, s.end) for s in todays if s.status != "cancelled"]
-        days.append(AgendaDay(day, tuple(todays), day_utilization(day, held, clinic, zone)))
+        closed = None
+        if calendar is not None and not calendar.is_open(day):
+            closed = calendar.closed_reason(day) or "not an opening day"
+        use = None if closed else day_utilization(day, held, clinic, zone)
+        days.append(AgendaDay(day, tuple(todays), use, closed))
         day += timedelta(days=1)
     screenings = latest_screenings(book, sessions)
     enrolled = enrollments(book, sessions)

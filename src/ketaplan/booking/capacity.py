@@ -13,9 +13,10 @@ Placing a course:
 1. plan it with the protocol's rules (`plan_course`);
 2. each clinic session at the preferred time if a chair and its start slot are free,
    else at the nearest free start time that day (slot boundaries; the earlier of two
-   equally near); with no preferred time, the least loaded start (fewest chairs in use
-   during the session, then fewest starts in the slot, then the earliest), so starts
-   spread through the day;
+   equally near); with no preferred time, the first clinic session takes the least
+   loaded start (fewest chairs in use during the session, then fewest starts in the
+   slot, then the earliest), and its time of day becomes the preferred time of the rest:
+   patients keep one routine where the chairs allow;
 3. a day with no free time is closed for this patient and the whole course is planned
    again with that closure: `plan_course` then keeps every protocol rule with the day
    closed (gaps, windows, weekly blocks), exactly as for a holiday.
@@ -336,13 +337,17 @@ def _place_all(
     clinic_days = [s.day for s in course.sessions if s.location == "clinic"]
     if clinic_days:
         capacity.ensure(clinic_days[0], clinic_days[-1])
+    keep = preferred
     for session in course.sessions:
         if session.location != "clinic":
             continue
-        spot = capacity.place(session, preferred)
+        spot = capacity.place(session, keep)
         if spot is None:
             return session.day
         spots[session.number] = spot
+        if keep is None:
+            # The first session's time of day is the course's from here on.
+            keep = spot[0].astimezone(capacity.zone).time()
     return None
 
 

@@ -29,7 +29,7 @@ from ketaplan.booking.estimate import check_fits
 from ketaplan.errors import BookError, KetaplanError, UsageError
 from ketaplan.formats.protocol_file import protocol_definition
 from ketaplan.formats.protocol_file import protocol_from_definition as _protocol
-from ketaplan.formats.roster import RosterError, RosterRow
+from ketaplan.formats.roster import RosterRow, problems_text
 from ketaplan.model.calendar import ClinicCalendar
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import Course, CourseRequest, Session, session_fields
@@ -58,6 +58,7 @@ class BookingJob:
         override: the reason to book despite the screening check; None for none.
         enrolled_on: a REMS enrollment date to record with the booking (a roster's
             `rems_enrolled` column); None to use the one recorded in the book.
+        replace: replace the patient's active course (a roster's `replace` column).
     """
 
     request: CourseRequest
@@ -65,6 +66,7 @@ class BookingJob:
     line: int | None = None
     override: str | None = None
     enrolled_on: date | None = None
+    replace: bool = False
 
     @property
     def override_hint(self) -> str:
@@ -81,16 +83,11 @@ class BookingJob:
 
 
 def roster_jobs(
-    rows: Sequence[RosterRow],
-    clinic: ClinicConfig,
-    zone: str,
-    calendar: ClinicCalendar,
-    *,
-    source: str,
-) -> list[BookingJob]:
+    rows: Sequence[RosterRow], clinic: ClinicConfig, zone: str, calendar: ClinicCalendar
+) -> tuple[list[BookingJob], list[str]]:
     """One job per roster row, with the clinic's defaults where the row has none
-    (protocol, time of day, weekdays); RosterError listing every row whose weekdays are
-    not among the clinic's open ones."""
+    (protocol, time of day, weekdays), and a problem for each row whose weekdays are not
+    among the clinic's open ones."""
     jobs: list[BookingJob] = []
     problems: list[str] = []
     for row in rows:
@@ -106,15 +103,21 @@ def roster_jobs(
             zone=zone,
             calendar=days,
             every=row.every,
+            open_sessions=row.sessions,
+            until=row.until,
+            lozenge_every=row.lozenges,
         )
         jobs.append(
             BookingJob(
-                request, row.time, row.line, override=row.override, enrolled_on=row.rems_enrolled
+                request,
+                row.time,
+                row.line,
+                override=row.override,
+                enrolled_on=row.rems_enrolled,
+                replace=row.replace,
             )
         )
-    if problems:
-        raise RosterError(source, problems)
-    return jobs
+    return jobs, problems
 
 
 @dataclass(frozen=True)
@@ -140,10 +143,12 @@ class BookResult:
     Attributes:
         courses: the booked courses, in the jobs' order.
         cancelled: future sessions of replaced courses now cancelled.
+        already: roster jobs whose course is already booked as asked (nothing new).
     """
 
     courses: tuple[BookedCourse, ...]
     cancelled: int
+    already: tuple[BookingJob, ...] = ()
 
 
 def book_courses(
@@ -156,12 +161,23 @@ def book_courses(
     replace: bool,
     advance: Callable[[], None] = lambda: None,
     by: str = "unknown",
+    dry_run: bool = False,
+    known: Sequence[str] = (),
+    source: str = "",
 ) -> BookResult:
     """Book every job in one transaction, or none, reporting every problem at once.
 
     A patient with an active course is refused unless `replace`: then that course's
     sessions from `now` on are cancelled (kept, never deleted) before anything is placed,
     so their chairs are free for the new course. `advance` is called after each course.
+    With `dry_run`, everything is done as for real and then rolled back: the result is
+    exactly what would be booked, and the book is left as it was.
+
+    A roster (`source`) is checked whole: `known` are the problems already found in its
+    file, and every row's rules, screening, REMS and capacity problems join them in one
+    refusal. A roster row whose course is already booked as asked (same protocol and
+    start) books nothing new and is listed in `already`, so booking a roster twice is
+    harmless.
 
     Each job must pass the safety check (see `ketaplan.safety.gate`); what it flags is
     stored with the course. Under the esketamine REMS a course without an enrollment on
@@ -169,25 +185,63 @@ def book_courses(
     recorded first, in the same transaction. Each booking, and each
     replaced course, is appended to the history as made `by` this person.
     """
+    try:
+        return _book_courses(
+            book, jobs, clinic, zone, now, replace, advance, dry_run, tuple(known), source, by
+        )
+    except _RolledBack as done:
+        return done.result
+
+
+class _RolledBack(Exception):
+    """A dry run's way out of its transaction, which rolls it back."""
+
+    def __init__(self, result: BookResult) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+def _book_courses(
+    book: Book,
+    jobs: Sequence[BookingJob],
+    clinic: ClinicConfig,
+    zone: str,
+    now: datetime,
+    replace: bool,
+    advance: Callable[[], None],
+    dry_run: bool,
+    known: tuple[str, ...],
+    source: str,
+    by: str,
+) -> BookResult:
     rems = rems_applies(clinic.rems_program, zone)
     problems: list[str] = []
     usage_only = True
     booked: list[BookedCourse] = []
     cancelled = 0
+    single = len(jobs) == 1 and not known
     with book.writing() as tx, _no_cycle_collection():
         active = {job.request.patient: tx.active_course(job.request.patient) for job in jobs}
+        todo: list[BookingJob] = []
+        already: list[BookingJob] = []
         for job in jobs:
             course = active[job.request.patient]
             # A completed or cancelled course is history: a new one needs no --replace.
-            if course is not None and course.status == "active" and not replace:
+            if course is None or course.status != "active" or replace or job.replace:
+                todo.append(job)
+            elif job.line is not None and _as_asked(course, job):
+                already.append(job)
+            else:
+                usage_only = False
                 problems.append(
                     f"{job.where}: already has an active course ({course.title}, start "
-                    f"{course.start}); give --replace to cancel its future sessions and book "
-                    "this one"
+                    f"{course.start}); {_replace_hint(job)} to cancel its future sessions "
+                    "and book this one"
                 )
-        if problems:
-            raise BookError(_problems(problems, len(jobs)))
-        for course in active.values():
+        if problems and single:
+            raise BookError(problems[0])
+        for job in todo:
+            course = active[job.request.patient]
             if course is not None:
                 dropped = tx.cancel_course(course.id, now)
                 cancelled += dropped
@@ -197,10 +251,10 @@ def book_courses(
                             course.id, course.patient, now, by, "replace", None, None, None
                         )
                     )
-        if len(jobs) > 1:
-            check_fits([job.request for job in jobs], clinic, zone, tx.chairs_held)
+        if len(todo) > 1:
+            check_fits([job.request for job in todo], clinic, zone, tx.chairs_held)
         capacity = Capacity(clinic, zone, tx.chairs_held, now=now)
-        for job in jobs:
+        for job in todo:
             patient = job.request.patient
             latest = tx.latest_screening(patient)
             replaced = active[patient]
@@ -221,7 +275,7 @@ def book_courses(
                 ),
             )
             if refusal is not None:
-                if len(jobs) == 1:
+                if single:
                     raise BookError(f"{patient}: {refusal}")
                 usage_only = False
                 problems.append(f"{job.where}: {refusal}")
@@ -238,17 +292,53 @@ def book_courses(
                 )
                 tx.add_history(_booked_entry(record, booking, now, by, override))
             except KetaplanError as exc:
-                if len(jobs) == 1:
+                if single:
                     raise
                 usage_only = usage_only and isinstance(exc, UsageError)
                 problems.append(f"{job.where}: {exc}")
                 continue
             booked.append(BookedCourse(job, booking, override, flags))
             advance()
-        if problems:
-            message = _problems(problems, len(jobs))
+        if problems or known:
+            if known:
+                message = problems_text(source, [*known, *problems])
+            else:
+                message = _problems(problems, len(jobs))
             raise UsageError(message) if usage_only else BookError(message)
-    return BookResult(tuple(booked), cancelled)
+        result = BookResult(tuple(booked), cancelled, tuple(already))
+        if dry_run:
+            raise _RolledBack(result)
+    return result
+
+
+def _as_asked(course: CourseRecord, job: BookingJob) -> bool:
+    """The patient's active course is the one this roster row asks for: the same
+    protocol, as defined now, from the same start date."""
+    protocol = job.request.protocol
+    return (
+        course.protocol == protocol.name
+        and course.start == job.request.start
+        and course.definition == protocol_definition(protocol)
+    )
+
+
+def _replace_hint(job: BookingJob) -> str:
+    return "give --replace" if job.line is None else "set the roster's replace column to yes"
+
+
+def sessions_to_cancel(book: Book, patients: Sequence[str], now: datetime) -> list[SessionRecord]:
+    """The booked sessions from `now` on of these patients' active courses: what
+    replacing their courses cancels."""
+    found: list[SessionRecord] = []
+    for patient in dict.fromkeys(patients):
+        course = book.active_course(patient)
+        if course is not None:
+            found += [
+                s
+                for s in book.course_sessions(course.id)
+                if s.status == "booked" and s.start >= now
+            ]
+    return found
 
 
 @contextmanager

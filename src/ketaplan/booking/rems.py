@@ -41,16 +41,23 @@ def enroll(book: Book, patient: str, day: date, *, now: datetime) -> Enrolled:
 
 
 def forms_due_in_week(book: Book, monday: date, zone: str) -> tuple[list[MonitoringForm], set[str]]:
-    """The monitoring forms not yet filed that are due in the 7 days from `monday` (those
-    of the esketamine sessions attended in the 7 days before) and those overdue (due
-    before `monday`, up to a year back), by due date; and the session uids of the
-    overdue ones. Only attended sessions owe a form."""
+    """The monitoring forms not yet filed that are due in the 7 days from `monday` and
+    those overdue before it (see `forms_due_between`)."""
+    return forms_due_between(book, monday, monday + timedelta(days=WEEK_DAYS - 1), zone)
+
+
+def forms_due_between(
+    book: Book, first: date, last: date, zone: str
+) -> tuple[list[MonitoringForm], set[str]]:
+    """The monitoring forms not yet filed that are due from `first` to `last` (those of
+    the esketamine sessions attended FORM_DUE_DAYS before) and those overdue (due before
+    `first`, up to a year back), by due date; and the session uids of the overdue ones.
+    Only attended sessions owe a form."""
     since, until = day_bounds(
-        monday - timedelta(days=FORM_DUE_DAYS + OVERDUE_LOOKBACK_DAYS),
-        monday - timedelta(days=FORM_DUE_DAYS - WEEK_DAYS + 1),
+        first - timedelta(days=FORM_DUE_DAYS + OVERDUE_LOOKBACK_DAYS),
+        last - timedelta(days=FORM_DUE_DAYS),
         zone,
     )
-    sunday = monday + timedelta(days=WEEK_DAYS - 1)
-    owed = forms_owed(book, monday, sunday, since, until)
+    owed = forms_owed(book, first, last, since, until)
     forms = [session_form(f.session) for f in owed]
     return forms, {f.session.uid for f in owed if f.overdue}

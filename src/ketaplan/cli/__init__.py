@@ -36,6 +36,9 @@ COMMAND_MODULES = {
     "replan": "ketaplan.cli.replan",
     "course": "ketaplan.cli.course",
     "history": "ketaplan.cli.history",
+    "init": "ketaplan.cli.clinic",
+    "clinic": "ketaplan.cli.clinic",
+    "info": "ketaplan.cli.clinic",
 }
 
 # How the command line names the planner's concepts (see `RequestError`).
@@ -79,6 +82,9 @@ def _run(argv: list[str] | None) -> int:
         # closed pipe is no failure, and a stored booking is said to be stored.
         cause = exc.__context__
         if not (isinstance(cause, OSError) and cause.errno == errno.EPIPE):
+            # Typer's completion options (`--show-completion`) end the program themselves.
+            if cause is None and isinstance(exc.code, int | None):
+                return exc.code or ExitCode.OK
             raise
         return _output_failed("the reader of the output has gone away") if stored else 0
     except RequestError as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, timedelta, tzinfo
+from datetime import tzinfo
 from typing import Annotated
 
 import typer
@@ -12,16 +12,22 @@ from ketaplan.booking.agenda import Agenda, course_span
 from ketaplan.booking.agenda import agenda as agenda_of
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, FromOpt, ToOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
+    DayOpt,
     FormatOpt,
+    FromOpt,
+    ToOpt,
+    WeekOpt,
     check_format,
     check_patient,
+    clinic_calendar,
     clinic_zone,
-    load_clinic,
+    date_range,
+    this_week,
 )
-from ketaplan.cli.render import aligned, override_line, plural, write_csv
+from ketaplan.cli.render import aligned, override_line, page, plural, wrapped, write_csv
 from ketaplan.errors import UsageError
 from ketaplan.formats.shapes import (
     AGENDA_CSV,
@@ -31,34 +37,7 @@ from ketaplan.formats.shapes import (
 )
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.records import STATUSES, SessionRecord
-from ketaplan.parsing import parse_date
 from ketaplan.planning.reviews import is_review_point
-
-
-def agenda_range(
-    day: str | None, week: str | None, first: str | None, last: str | None, today: date
-) -> tuple[date, date]:
-    """The days an agenda covers: --day, the Monday-to-Sunday --week holding a date,
-    --from/--to, else the week holding today."""
-    given = [name for name, v in (("--day", day), ("--week", week), ("--from", first)) if v]
-    if last and not first:
-        raise UsageError("--to needs --from")
-    if len(given) > 1:
-        raise UsageError(f"give one of --day, --week or --from/--to, not {' and '.join(given)}")
-    if day:
-        one = parse_date(day, what="--day", today=today)
-        return one, one
-    if first:
-        if not last:
-            raise UsageError("--from needs --to")
-        since = parse_date(first, what="--from", today=today)
-        until = parse_date(last, what="--to", today=today)
-        if until < since:
-            raise UsageError(f"--to {until} is before --from {since}")
-        return since, until
-    anchor = parse_date(week, what="--week", today=today) if week else today
-    monday = anchor - timedelta(days=anchor.weekday())
-    return monday, monday + timedelta(days=6)
 
 
 @app.command()
@@ -79,21 +58,8 @@ def agenda(
             "days with their reason (--format json or csv: the figures by day).",
         ),
     ] = False,
-    day: Annotated[
-        str | None,
-        typer.Option(
-            "--day", metavar="DATE", help="One day, YYYY-MM-DD or today.", show_default=False
-        ),
-    ] = None,
-    week: Annotated[
-        str | None,
-        typer.Option(
-            "--week",
-            metavar="DATE",
-            help="The Monday-to-Sunday week holding this date.",
-            show_default=False,
-        ),
-    ] = None,
+    day: DayOpt = None,
+    week: WeekOpt = None,
     first: FromOpt = None,
     last: ToOpt = None,
     detail: Annotated[
@@ -122,6 +88,16 @@ def agenda(
             show_default=False,
         ),
     ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List cancelled sessions too (table).")
+    ] = False,
+    pager: Annotated[
+        bool,
+        typer.Option(
+            "--pager/--no-pager",
+            help="On a terminal, page output longer than the screen (as git does).",
+        ),
+    ] = True,
     fmt: FormatOpt = "table",
     book_option: BookOpt = None,
     config: ConfigOpt = None,
@@ -144,25 +120,28 @@ def agenda(
     if month or when:
         if not month or day or week or first or last or detail:
             raise UsageError("a DATE argument goes with --month alone: agenda --month [DATE]")
-        from ketaplan.cli.agenda_month import month_agenda
+        from ketaplan.cli.agenda_month import month_agenda  # the month grid only
 
         month_agenda(when, fmt, book_option, config)
         return
     check_format(fmt)
     if detail and fmt == "csv":
         raise UsageError("--detail is for --format table or json; csv keeps its columns")
-    clinic = load_clinic(config)
-    zone = clinic_zone(None, clinic)
+    # The options are checked before the book is opened; the days follow its clinic's zone.
+    date_range(day, week, None, first, last, clock.today_in("UTC"))
     wanted = _statuses(status)
-    code = check_patient(patient, clinic) if patient is not None else None
-    today = clock.today_in(zone)
-    whole = code is not None and not (day or week or first or last)
-    first_day, last_day = agenda_range(day, week, first, last, today)
-    with opened_book(book_option, clinic, create=False) as clinic_book:
+    with opened_book(book_option, config, create=False) as opened:
+        clinic = opened.clinic
+        zone = clinic_zone(None, clinic)
+        code = check_patient(patient, clinic) if patient is not None else None
+        today = clock.today_in(zone)
+        whole = code is not None and not (day or week or first or last)
+        first_day, last_day = date_range(day, week, None, first, last, today) or this_week(today)
         if whole and code is not None:
-            first_day, last_day = course_span(clinic_book, code, zone, today)
+            first_day, last_day = course_span(opened.book, code, zone, today)
+        calendar = clinic_calendar(clinic, None, None, None)
         result = agenda_of(
-            clinic_book, first_day, last_day, clinic, zone, patient=code, statuses=wanted
+            opened.book, first_day, last_day, clinic, zone, calendar, patient=code, statuses=wanted
         )
     if fmt == "json":
         import json
@@ -184,7 +163,10 @@ def agenda(
     if fmt == "csv":
         write_csv(AGENDA_CSV, agenda_csv_rows(result.sessions))
         return
-    _print_agenda(result, clinic, detail=detail, patient=code)
+    # Asked-for statuses are listed, cancelled ones too.
+    shown_all = show_all or wanted is not None
+    text = _agenda_text(result, clinic, detail=detail, show_all=shown_all, patient=code)
+    page(text, pager=pager)
 
 
 def _statuses(text: str | None) -> set[str] | None:
@@ -197,9 +179,14 @@ def _statuses(text: str | None) -> set[str] | None:
     return wanted
 
 
-def _print_agenda(
-    result: Agenda, clinic: ClinicConfig, *, detail: bool = False, patient: str | None = None
-) -> None:
+def _agenda_text(
+    result: Agenda,
+    clinic: ClinicConfig,
+    *,
+    detail: bool = False,
+    show_all: bool = False,
+    patient: str | None = None,
+) -> str:
     """Plain aligned columns, not a Rich table: a busy clinic's week is thousands of rows,
     and staff print it. One patient's agenda shows only that patient's days, without the
     clinic's utilization."""
@@ -211,20 +198,29 @@ def _print_agenda(
     lines = [f"Agenda {span} · {clinic.name} · {plural(clinic.chairs, 'chair')} · {result.zone}"]
     if patient is not None:
         lines = [f"Agenda {span} · {clinic.name} · {patient} · {result.zone}"]
+    listed = hidden = 0
     for day in result.days:
+        shown = [s for s in day.sessions if show_all or s.status != "cancelled"]
+        listed += len(shown)
+        hidden += len(day.sessions) - len(shown)
         if patient is not None:
-            if day.sessions:
+            # One patient's agenda: that patient's days only, without utilization.
+            if shown:
                 lines += ["", f"{day.day:%a %Y-%m-%d}"]
-                lines += _agenda_rows(list(day.sessions), where, result, clinic, detail=detail)
+                lines += _agenda_rows(shown, where, result, clinic, detail=detail)
             continue
-        if day.utilization is None and not day.sessions:
-            continue
-        use = "closed" if day.utilization is None else f"chairs {100 * day.utilization:.0f}% used"
-        lines += ["", f"{day.day:%a %Y-%m-%d} · {plural(day.held, 'session')} · {use}"]
-        lines += _agenda_rows(list(day.sessions), where, result, clinic, detail=detail)
+        if day.closed is not None:
+            lines += ["", f"{day.day:%a %Y-%m-%d} · closed: {day.closed}"]
+        else:
+            use = f"chairs {100 * (day.utilization or 0):.0f}% used"
+            lines += ["", f"{day.day:%a %Y-%m-%d} · {plural(len(shown), 'session')} · {use}"]
+        lines += _agenda_rows(shown, where, result, clinic, detail=detail)
     if not result.sessions:
         lines += ["", f"No sessions booked from {first} to {last}."]
-    sys.stdout.write("\n".join(lines) + "\n")
+    else:
+        note = f" ({hidden} cancelled not shown: --all lists them)" if hidden else ""
+        lines += ["", f"{plural(listed, 'session')} listed{note}."]
+    return "\n".join(lines) + "\n"
 
 
 def _review(s: SessionRecord) -> bool:
@@ -266,12 +262,16 @@ def _agenda_rows(
         flags = session_flags(s, latest, result.enrollments.get(s.patient))
         if not detail:
             # A contraindication found after booking shows on the plain agenda too.
-            out += [f"      ! {flag}" for flag in flags if flag not in s.flags]
+            for flag in flags:
+                if flag not in s.flags:
+                    out += wrapped(f"! {flag}", "      ")
             continue
-        out += [f"      ! {flag}" for flag in flags]
+        for flag in flags:
+            out += wrapped(f"! {flag}", "      ")
         if s.override is not None:
-            out.append(f"      {override_line(s.override)}")
+            out += wrapped(override_line(s.override), "      ")
         checklist = session_checklist(s, clinic, latest)
         if checklist is not None:
-            out += [f"      {text}" for text in checklist.text().splitlines()]
+            for text in checklist.text().splitlines():
+                out += wrapped(text, "      ")
     return out

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 import sys
+from datetime import date
 from pathlib import Path
 
 from ketaplan.booking.month import clinic_month
 from ketaplan.cli import clock
 from ketaplan.cli.bookfile import opened_book
-from ketaplan.cli.common import check_format, clinic_calendar, clinic_zone, load_clinic
+from ketaplan.cli.common import check_format, clinic_calendar, clinic_zone
 from ketaplan.cli.render import plural, write_csv
 from ketaplan.errors import UsageError
 from ketaplan.formats.shapes import MONTH_CSV, MonthJson, month_csv_rows, month_day_json
@@ -20,21 +21,17 @@ from ketaplan.parsing import parse_date
 def month_agenda(when: str | None, fmt: str, book_option: str | None, config: Path | None) -> None:
     """The clinic's month holding `when` (YYYY-MM or a date; default this month)."""
     check_format(fmt)
-    clinic = load_clinic(config)
-    zone = clinic_zone(None, clinic)
-    today = clock.today_in(zone)
-    text = (when or "").strip()
-    if re.fullmatch(r"\d{4}-\d{2}", text):
-        if not 1 <= int(text[5:]) <= 12:
-            raise UsageError(f"--month {when!r} is not a month; use YYYY-MM or a date")
-        anchor = parse_date(f"{text}-01", what="--month", today=today)
-    else:
-        anchor = parse_date(text, what="--month", today=today) if text else today
-    # Public holidays come from the holidays package, loaded only when the clinic names a
-    # country (clinic_calendar's lookup).
-    calendar = clinic_calendar(clinic, None, None, None)
-    with opened_book(book_option, clinic, create=False) as clinic_book:
-        month = clinic_month(clinic_book, anchor, clinic, calendar, zone)
+    # The month is checked before the book is opened; "today" follows its clinic's zone.
+    _anchor(when, clock.today_in("UTC"))
+    with opened_book(book_option, config, create=False) as opened:
+        clinic = opened.clinic
+        zone = clinic_zone(None, clinic)
+        today = clock.today_in(zone)
+        anchor = _anchor(when, today)
+        # Public holidays come from the holidays package, loaded only when the clinic
+        # names a country (clinic_calendar's lookup).
+        calendar = clinic_calendar(clinic, None, None, None)
+        month = clinic_month(opened.book, anchor, clinic, calendar, zone)
     days = [
         month_day_json(d.day, d.open, d.closed_reason, d.sessions, d.cancelled, d.utilization)
         for d in month.days
@@ -58,3 +55,13 @@ def month_agenda(when: str | None, fmt: str, book_option: str | None, config: Pa
 
     title = f"{month.first:%B %Y} · {clinic.name} · {plural(clinic.chairs, 'chair')} · {zone}"
     print_month(month.days, title, today)
+
+
+def _anchor(when: str | None, today: date) -> date:
+    """A day of the month `when` names: YYYY-MM or a date; today without one."""
+    text = (when or "").strip()
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        if not 1 <= int(text[5:]) <= 12:
+            raise UsageError(f"--month {when!r} is not a month; use YYYY-MM or a date")
+        return parse_date(f"{text}-01", what="--month", today=today)
+    return parse_date(text, what="--month", today=today) if text else today

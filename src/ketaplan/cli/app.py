@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 # What the running command has stored in the book, in one line ("Booked P-001 in X"):
@@ -20,14 +22,31 @@ app = typer.Typer(
     help="Plan, book and export ketamine treatment courses.\n\n"
     "Example: ketaplan plan --start 2026-12-07 --patient P-001",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    # Help paragraphs reflow to the terminal: docstrings wrap lines at 88 for the source.
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from ketaplan import __version__
+
+        typer.echo(f"ketaplan {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def ketaplan() -> None:
+def ketaplan(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_version
+        ),
+    ] = False,
+) -> None:
     """Plan, book and export ketamine treatment courses.
 
     Example: ketaplan plan --start 2026-12-07 --patient P-001

@@ -3,6 +3,7 @@ that the patient came but was not treated (--not-dosed)."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -20,7 +21,7 @@ from ketaplan.cli.changes import (
     print_result,
     session_ref,
 )
-from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient, load_clinic
+from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient
 from ketaplan.cli.user import ByOpt
 from ketaplan.model.records import Measurements
 from ketaplan.parsing import parse_blood_pressure, parse_bounded
@@ -82,31 +83,34 @@ def attend(
 
     Example: ketaplan attend --patient P-001 --bp 128/82 --hr 72 --spo2 98 --phq9 14
     """
-    clinic = load_clinic(config)
-    code = check_patient(patient, clinic)
-    ctx = context(clinic, by, dry_run=dry_run)
-    ref = session_ref(session, day, ctx.today)
-    systolic, diastolic = parse_blood_pressure(bp, what="--bp") if bp is not None else (None, None)
-    measured = Measurements(
-        systolic,
-        diastolic,
-        parse_bounded(hr, what="--hr", low=20, high=250) if hr is not None else None,
-        parse_bounded(spo2, what="--spo2", low=50, high=100) if spo2 is not None else None,
-        parse_bounded(phq9, what="--phq9", low=0, high=27) if phq9 is not None else None,
-    )
-    reason = clean_text(not_dosed, "--not-dosed")
-    with opened_book(book_option, clinic, create=False) as book:
-        result = record(
-            book,
-            ctx,
-            code,
-            ref,
-            "not-dosed" if reason else "attended",
-            measured=measured,
-            reason=reason,
-            note=clean_text(note, "--note"),
-            correct=correct,
-            override=clean_text(override, "--override"),
+    with opened_book(book_option, config, create=False) as opened:
+        clinic = opened.clinic  # the book's clinic
+        code = check_patient(patient, clinic)
+        ctx = context(clinic, by, dry_run=dry_run)
+        ref = session_ref(session, day, ctx.today)
+        systolic, diastolic = (
+            parse_blood_pressure(bp, what="--bp") if bp is not None else (None, None)
         )
-        location = book.location
-    print_result(result, location)
+        measured = Measurements(
+            systolic,
+            diastolic,
+            parse_bounded(hr, what="--hr", low=20, high=250) if hr is not None else None,
+            parse_bounded(spo2, what="--spo2", low=50, high=100) if spo2 is not None else None,
+            parse_bounded(phq9, what="--phq9", low=0, high=27) if phq9 is not None else None,
+        )
+        reason = clean_text(not_dosed, "--not-dosed")
+        with nullcontext(opened.book) as book:  # opened above
+            result = record(
+                book,
+                ctx,
+                code,
+                ref,
+                "not-dosed" if reason else "attended",
+                measured=measured,
+                reason=reason,
+                note=clean_text(note, "--note"),
+                correct=correct,
+                override=clean_text(override, "--override"),
+            )
+            location = book.location
+        print_result(result, location)

@@ -7,17 +7,22 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ketaplan.booking.courses import BookedCourse, BookingJob, book_courses, roster_jobs
+from ketaplan.booking.courses import (
+    BookedCourse,
+    BookingJob,
+    book_courses,
+    roster_jobs,
+    sessions_to_cancel,
+)
 from ketaplan.cli import clock
 from ketaplan.cli.app import app, mark_stored
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, check_book_zone, opened_book
 from ketaplan.cli.common import (
     ClosedOpt,
     ConfigOpt,
@@ -27,24 +32,25 @@ from ketaplan.cli.common import (
     LozengesOpt,
     ProtocolOpt,
     SessionsOpt,
+    TimeOpt,
     UntilOpt,
-    ZoneOpt,
     check_format,
     check_patient,
+    check_patient_form,
     clinic_calendar,
     clinic_zone,
     course_request,
-    load_clinic,
 )
 from ketaplan.cli.render import console, override_line, plural, write_csv
 from ketaplan.cli.user import who
-from ketaplan.errors import Interrupted, UsageError
-from ketaplan.formats.files import read_text
+from ketaplan.errors import BookError, Interrupted, UsageError
+from ketaplan.formats.files import read_bytes
 from ketaplan.formats.protocol_file import get_protocol
-from ketaplan.formats.roster import parse_roster
+from ketaplan.formats.roster import decode_roster, read_roster
 from ketaplan.formats.shapes import BOOKED_CSV, BookedJson, booked_course_json, booked_csv_rows
+from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import CourseRequest
-from ketaplan.parsing import parse_weekdays
+from ketaplan.model.records import SessionRecord
 from ketaplan.safety.gate import parse_override
 
 
@@ -63,16 +69,17 @@ def book(
         ),
     ] = None,
     protocol: ProtocolOpt = None,
-    time_: Annotated[
+    time_: TimeOpt = None,
+    tz: Annotated[
         str | None,
         typer.Option(
-            "--time",
-            metavar="HH:MM",
-            help="Preferred local time HH:MM (default: the least loaded time each day).",
+            "--tz",
+            metavar="ZONE",
+            help="Refused unless it is the zone of the book's clinic: a book plans and "
+            "books in its clinic's zone.",
             show_default=False,
         ),
     ] = None,
-    tz: ZoneOpt = None,
     days: Annotated[
         str | None,
         typer.Option(
@@ -118,6 +125,24 @@ def book(
             show_default=False,
         ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show exactly what would be booked, and write nothing."),
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="With --replace: cancel without asking (for scripts)."),
+    ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            metavar="NAME",
+            help="The roster's text encoding when it is not UTF-8, e.g. cp1252 (Excel's "
+            "plain CSV on Windows).",
+            show_default=False,
+        ),
+    ] = None,
     book_option: BookOpt = None,
     fmt: FormatOpt = "table",
     config: ConfigOpt = None,
@@ -137,63 +162,142 @@ def book(
     Example: ketaplan book --patient P-001 --start 2026-12-07 --time 09:00
     """
     check_format(fmt)
-    clinic = load_clinic(config)
-    zone = clinic_zone(tz, clinic)
+    # What the options alone say is wrong is refused before the book is opened.
+    if roster is not None:
+        _only_the_roster(
+            patient, start, protocol, time_, days, maintenance_every, maintenance_sessions,
+            until, lozenges, override,
+        )  # fmt: skip
+    elif encoding is not None:
+        raise UsageError("--encoding is the roster's; give it with --roster FILE.csv")
+    elif patient is None or start is None:
+        raise UsageError("give --patient and --start, or --roster FILE.csv")
+    else:
+        check_patient_form(patient)
+        if override is not None:
+            parse_override(override)
+    with opened_book(book_option, config, create=True) as opened:
+        clinic = opened.clinic
+        check_book_zone(tz, clinic)
+        zone = clinic_zone(None, clinic)
+        jobs, known = _jobs(
+            clinic, zone, roster, encoding, patient, start, protocol, time_, days, closed,
+            holidays, maintenance_every, maintenance_sessions, until, lozenges, override,
+        )  # fmt: skip
+        now = clock.now()
+        if replace_ and opened.path.exists():
+            patients = [job.request.patient for job in jobs]
+            cancels = sessions_to_cancel(opened.book, patients, now)
+            _confirm_cancelling(cancels, yes=yes or dry_run)
+        # A roster with problems in its file is still checked whole, and refused: it
+        # writes nothing, not even a new book.
+        trial = dry_run or bool(known)
+        clinic_book = opened.scratch() if trial else opened.keep_clinic()
+        result = None
+        try:
+            with _progress(len(jobs)) as tick:
+                result = book_courses(
+                    clinic_book, jobs, clinic, zone, now=now, replace=replace_, advance=tick,
+                    dry_run=trial, known=known, source=str(roster), by=who(None),
+                )  # fmt: skip
+        except KeyboardInterrupt:
+            if result is None:
+                raise Interrupted("interrupted; nothing was booked") from None
+            raise
+        if not trial and result.courses:
+            mark_stored(
+                f"Booked and stored {plural(len(result.courses), 'course')} in {opened.location}"
+            )
+    if roster is not None and result.already and not result.courses:
+        sys.stderr.write(
+            f"Every row of {roster} is already booked as asked; nothing new was booked.\n"
+        )
+        return
+    _print_booked(list(result.courses), result.cancelled, fmt, roster, dry_run=dry_run)
+    if result.already:
+        names = ", ".join(job.where for job in result.already)
+        sys.stderr.write(f"Already booked as asked, nothing new ({len(result.already)}): {names}\n")
+    if dry_run:
+        sys.stderr.write(f"Dry run: nothing was written to {opened.location}\n")
+
+
+def _confirm_cancelling(sessions: list[SessionRecord], *, yes: bool) -> None:
+    """--replace: list what it cancels, and ask on a terminal unless `yes` (--yes, or a
+    dry run, which cancels nothing)."""
+    if not sessions:
+        return
+    count = plural(len(sessions), "booked session")
+    lines = [f"--replace cancels {count} (kept in the book as cancelled):"] + [
+        f"  {s.patient} #{s.number} {s.start:%a %Y-%m-%d %H:%M} {s.phase_label}" for s in sessions
+    ]
+    sys.stderr.write("\n".join(lines) + "\n")
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"--replace cancels {count} (listed above); give --yes to confirm, there is no "
+            "terminal to ask"
+        )
+    if not typer.confirm("Cancel them and book the new course?", err=True):
+        raise BookError("nothing was changed")
+
+
+def _jobs(
+    clinic: ClinicConfig,
+    zone: str,
+    roster: Path | None,
+    encoding: str | None,
+    patient: str | None,
+    start: str | None,
+    protocol: str | None,
+    time_: str | None,
+    days: str | None,
+    closed: list[str] | None,
+    holidays: str | None,
+    maintenance_every: str | None,
+    maintenance_sessions: str | None,
+    until: str | None,
+    lozenges: str | None,
+    override: str | None,
+) -> tuple[list[BookingJob], list[str]]:
+    """The jobs the options or the roster describe, and the problems of the roster's
+    rows that cannot become jobs."""
     today = clock.today_in(zone)
     if roster is not None:
         _only_the_roster(
             patient, start, protocol, time_, days, maintenance_every, maintenance_sessions,
             until, lozenges, override,
         )  # fmt: skip
-        rows = parse_roster(
-            read_text(roster, "roster", encoding="utf-8-sig"),
+        text = decode_roster(read_bytes(roster, "roster"), source=str(roster), encoding=encoding)
+        read = read_roster(
+            text,
             source=str(roster),
             today=today,
             default_protocol=get_protocol(clinic.protocol),
             check_patient=lambda code: check_patient(code, clinic),
+            date_order=clinic.date_order,
         )
         calendar = clinic_calendar(clinic, None, closed, holidays)
-        jobs = roster_jobs(rows, clinic, zone, calendar, source=str(roster))
-    else:
-        if patient is None or start is None:
-            raise UsageError("give --patient and --start, or --roster FILE.csv")
-        request = course_request(
-            clinic,
-            patient=patient,
-            start=start,
-            protocol=protocol,
-            time=time_,
-            tz=tz,
-            days=None,
-            closed=closed,
-            holidays=holidays,
-            every=maintenance_every,
-            sessions=maintenance_sessions,
-            until=until,
-            lozenges=lozenges,
-        )
-        jobs = [_command_line_job(request, today, days, timed=time_ is not None, override=override)]
-    result = None
-    try:
-        with opened_book(book_option, clinic, create=True) as clinic_book:
-            with _progress(len(jobs)) as tick:
-                result = book_courses(
-                    clinic_book,
-                    jobs,
-                    clinic,
-                    zone,
-                    now=clock.now(),
-                    replace=replace_,
-                    advance=tick,
-                    by=who(None),
-                )
-            location = clinic_book.location
-    except KeyboardInterrupt:
-        if result is None:
-            raise Interrupted("interrupted; nothing was booked") from None
-        raise
-    mark_stored(f"Booked and stored {plural(len(result.courses), 'course')} in {location}")
-    _print_booked(list(result.courses), result.cancelled, fmt, location, roster)
+        jobs, problems = roster_jobs(read.rows, clinic, zone, calendar)
+        return jobs, [*read.problems, *problems]
+    if patient is None or start is None:
+        raise UsageError("give --patient and --start, or --roster FILE.csv")
+    request = course_request(
+        clinic,
+        patient=patient,
+        start=start,
+        protocol=protocol,
+        time=time_,
+        tz=None,
+        days=days,
+        closed=closed,
+        holidays=holidays,
+        every=maintenance_every,
+        sessions=maintenance_sessions,
+        until=until,
+        lozenges=lozenges,
+    )
+    return [_command_line_job(request, today, override=override)], []
 
 
 def _only_the_roster(*options: object) -> None:
@@ -207,23 +311,16 @@ def _only_the_roster(*options: object) -> None:
         raise UsageError(f"--roster takes each patient's options from the file; drop {extra[0]}")
 
 
-def _command_line_job(
-    request: CourseRequest, today: date, days: str | None, *, timed: bool, override: str | None
-) -> BookingJob:
-    """The one course the options describe: the patient's weekdays within the clinic's,
-    from today on, at the preferred time if one was given."""
-    if days:
-        calendar = request.calendar.limited_to(parse_weekdays(days))
-        if calendar is None:
-            raise UsageError(f"--days {days} are not among the clinic's open weekdays")
-        request = replace(request, calendar=calendar)
+def _command_line_job(request: CourseRequest, today: date, *, override: str | None) -> BookingJob:
+    """The one course the options describe: from today on, at --time or else the
+    clinic's time (as `plan` plans it)."""
     if request.start < today:
         raise UsageError(
             f"--start {request.start} is in the past; the book takes courses from today "
             f"({today}) on"
         )
     reason = parse_override(override) if override is not None else None
-    return BookingJob(request, request.at if timed else None, override=reason)
+    return BookingJob(request, request.at, override=reason)
 
 
 PROGRESS_SECONDS = 5.0
@@ -263,8 +360,9 @@ def _progress_lines(total: int) -> Callable[[], None]:
 
 
 def _print_booked(
-    booked: list[BookedCourse], cancelled: int, fmt: str, location: str, roster: Path | None
+    booked: list[BookedCourse], cancelled: int, fmt: str, roster: Path | None, *, dry_run: bool
 ) -> None:
+    """What was booked; for a dry run, the same, worded as what would be."""
     if fmt == "json":
         import json
 
@@ -282,15 +380,16 @@ def _print_booked(
         )
         return
     if roster is None:
-        _print_course_table(console(), booked[0], location)
+        _print_course_table(console(), booked[0], "Would book" if dry_run else "Booked")
     else:
-        _print_roster_summary(booked, roster, location)
+        _print_roster_summary(booked, roster, "Would book" if dry_run else "Booked")
     if cancelled:
         plural = "session" if cancelled == 1 else "sessions"
-        sys.stdout.write(f"Replaced the active course: {cancelled} future {plural} cancelled.\n")
+        verb = "Would replace" if dry_run else "Replaced"
+        sys.stderr.write(f"{verb} the active course: {cancelled} future {plural} cancelled.\n")
 
 
-def _print_course_table(out: Any, booked: BookedCourse, location: str) -> None:
+def _print_course_table(out: Any, booked: BookedCourse, verb: str) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -300,11 +399,10 @@ def _print_course_table(out: Any, booked: BookedCourse, location: str) -> None:
     clinic_count = len(course.clinic_sessions)
     out.print(
         Text(
-            f"Booked {course.patient}: {course.protocol.title} ({course.protocol.name}), "
+            f"{verb} {course.patient}: {course.protocol.title} ({course.protocol.name}), "
             f"{len(course.sessions)} sessions, {clinic_count} in clinic chairs · {course.zone}"
         )
     )
-    out.print(Text(f"Book: {location}"))
     if booked.override is not None:
         out.print(Text(override_line(booked.override)), soft_wrap=True)
     for flag in booked.flags:
@@ -332,7 +430,7 @@ def _print_course_table(out: Any, booked: BookedCourse, location: str) -> None:
         out.print("Every session on its ideal date, at the preferred time where one was given.")
 
 
-def _print_roster_summary(booked: list[BookedCourse], roster: Path, location: str) -> None:
+def _print_roster_summary(booked: list[BookedCourse], roster: Path, verb: str) -> None:
     """Plain lines, not Rich: a large roster moves thousands of sessions."""
     placements = [p for b in booked for p in b.booking.placements]
     clinic = [p for p in placements if p.chair is not None]
@@ -340,9 +438,8 @@ def _print_roster_summary(booked: list[BookedCourse], roster: Path, location: st
     at_time = sum(1 for p in timed if p.at_preferred_time)
     ideal = sum(1 for p in placements if p.on_ideal_day)
     lines = [
-        f"Booked {len(booked)} patients from {roster}: {len(placements)} sessions, "
+        f"{verb} {len(booked)} patients from {roster}: {len(placements)} sessions, "
         f"{len(clinic)} in clinic chairs.",
-        f"Book: {location}",
         f"At the preferred time: {_share(at_time, len(timed))} clinic sessions.",
         f"On the ideal date: {_share(ideal, len(placements))} sessions.",
     ]

@@ -1,5 +1,7 @@
-"""The clinic book file, shared by every command that reads or writes it: which file
-(`--book`, $KETAPLAN_BOOK, the config, the user data directory) and opening it."""
+"""The clinic book file and its clinic, shared by every command that reads or writes it:
+which config (`--config`, $KETAPLAN_CONFIG, ketaplan.toml here or above, the user config
+folder), which book (`--book`, $KETAPLAN_BOOK, the config, the user data directory),
+and the clinic the book is kept for."""
 
 from __future__ import annotations
 
@@ -12,10 +14,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ketaplan.cli import clock
+from ketaplan.cli.common import found_config, system_zone
 from ketaplan.errors import UsageError
+from ketaplan.formats.config_file import ConfigChoice
 from ketaplan.model.clinic import ClinicConfig
 
 if TYPE_CHECKING:
+    from tempfile import TemporaryDirectory
+
+    from ketaplan.booking.clinic import Who
+    from ketaplan.model.records import ClinicRecord
     from ketaplan.store import Book
 
 BOOK_FILE = "book.sqlite"
@@ -25,60 +34,197 @@ BookOpt = Annotated[
     typer.Option(
         "--book",
         metavar="FILE",
-        help="The clinic book (default: $KETAPLAN_BOOK, else book.path in ketaplan.toml, "
+        help="The clinic book (default: $KETAPLAN_BOOK, else book.path in the config, "
         "else book.sqlite in the user data directory).",
         show_default=False,
     ),
 ]
 
 
-def book_path(option: str | None, clinic: ClinicConfig) -> tuple[Path, bool]:
-    """The book's path, and whether it is the default in the user data directory:
-    `--book`, else $KETAPLAN_BOOK, else the config's [book] path, else the default."""
+def book_path(option: str | None, clinic: ClinicConfig) -> tuple[Path, str]:
+    """The book's path and why that one: `--book`, else $KETAPLAN_BOOK, else the
+    config's [book] path, else book.sqlite in the user data directory."""
     if option is not None:
         if not option.strip():
             raise UsageError(
                 "--book is empty; give the clinic book's file, e.g. --book book.sqlite"
             )
-        return Path(option).expanduser(), False
+        return Path(option).expanduser(), "given with --book"
     env = os.environ.get("KETAPLAN_BOOK")
     if env:
-        return Path(env).expanduser(), False
+        return Path(env).expanduser(), "from $KETAPLAN_BOOK"
     if clinic.book is not None:
-        return clinic.book, False
-    from platformdirs import user_data_dir
+        return clinic.book, "book.path in the config"
+    from platformdirs import user_data_dir  # only when no book is named
 
-    return Path(user_data_dir("ketaplan")) / BOOK_FILE, True
+    return Path(user_data_dir("ketaplan")) / BOOK_FILE, "the user data directory"
 
 
 def book_files(option: str | None, clinic: ClinicConfig) -> tuple[Path, ...]:
     """The book in use and SQLite's files beside it: never an output file."""
     path, _ = book_path(option, clinic)
+    return sqlite_files(path)
+
+
+def sqlite_files(path: Path) -> tuple[Path, ...]:
+    """A book's file and SQLite's files beside it."""
     return (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal")))
 
 
-@contextmanager
-def opened_book(option: str | None, clinic: ClinicConfig, *, create: bool) -> Iterator[Book]:
-    path, default = book_path(option, clinic)
-    from ketaplan.store import make_book_folder, open_book
+def who() -> Who:
+    """Who changes the book now: the operating system's user, and a fresh clinic id."""
+    import uuid  # only for commands that write the clinic
 
-    folder_notice = make_book_folder(path.parent, clinic.book_group) if default and create else None
-    book = open_book(path, create=create, group=clinic.book_group)
-    for notice in filter(None, [folder_notice, *book.notices]):
+    from ketaplan.booking.clinic import Who
+    from ketaplan.cli.user import who as user
+
+    return Who(author=user(None), now=clock.now(), new_id=str(uuid.uuid4()))
+
+
+class OpenedBook:
+    """A book opened by a command, and the clinic it plans and books with.
+
+    A book that does not exist yet is made only when the command writes
+    (`keep_clinic`): a command refused before that leaves no file behind.
+
+    Attributes:
+        path: the book's file.
+        clinic: the book's clinic; for a book that carries none yet, the config's.
+        found: the config file found, and why.
+        record: the clinic as stored in the book; None until it is stored.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        book: Book | None,
+        clinic: ClinicConfig,
+        found: ConfigChoice,
+        record: ClinicRecord | None,
+    ) -> None:
+        self.path = path
+        self._book = book
+        self.clinic = clinic
+        self.found = found
+        self.record = record
+        self._scratch: TemporaryDirectory[str] | None = None
+        self._announced = False
+
+    def announce(self) -> None:
+        """Say on stderr, once, which book and clinic the command uses: as soon as the
+        book is open (a refusal before that names the book itself)."""
+        if not self._announced:
+            self._announced = True
+            sys.stderr.write(f"Book: {self.path} · clinic {self.clinic.name}\n")
+
+    @property
+    def book(self) -> Book:
+        """The book, for reading; BookError when it does not exist yet."""
+        if self._book is None:
+            self._book = _open(self.path, create=False, group=self.clinic.book_group)
+        return self._book
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def keep_clinic(self) -> Book:
+        """Before the first write: the book, made if need be; a book that carries no
+        clinic yet stores the one it is used with, and says so on stderr."""
+        if self._book is None:
+            self._book = _open(self.path, create=True, group=self.clinic.book_group)
+        self.announce()
+        if self.record is None:
+            from ketaplan.booking.clinic import book_clinic  # with the book's writes only
+
+            result = book_clinic(self._book, self.found, self.clinic, store=who())
+            self.record = result.record
+            if result.created:
+                sys.stderr.write(
+                    f"Stored the clinic {self.clinic.name} in the book {self.location} "
+                    f"(settings from {self.found.label})\n"
+                )
+        return self._book
+
+    def scratch(self) -> Book:
+        """For a dry run: the book, or an empty one in a temporary folder when it does
+        not exist yet (a dry run never makes it)."""
+        if self._book is None and not self.path.exists():
+            import tempfile  # dry runs only
+
+            from ketaplan.store import open_book  # the book's commands only
+
+            self._scratch = tempfile.TemporaryDirectory(prefix="ketaplan-dry-run-")
+            self._book = open_book(Path(self._scratch.name) / BOOK_FILE, create=True)
+            # Not the coordinator's book: its notices are not theirs either.
+        self.announce()
+        return self.book
+
+    def close(self) -> None:
+        if self._book is not None:
+            self._book.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+
+def _open(path: Path, *, create: bool, group: str | None) -> Book:
+    """Open the book, saying on stderr what opening it found or did (a new book, its
+    access fixed)."""
+    from ketaplan.store import open_book  # the book's commands only
+
+    book = open_book(path, create=create, group=group)
+    for notice in book.notices:
         sys.stderr.write(f"{notice}\n")
     if book.created:
         sys.stderr.write(f"Created a new clinic book at {path}\n")
+    return book
+
+
+@contextmanager
+def opened_book(
+    book_option: str | None,
+    config_option: Path | None,
+    *,
+    create: bool,
+    compare: bool = True,
+) -> Iterator[OpenedBook]:
+    """Open the book and find its clinic; says on stderr which book and clinic, once.
+    Refuses a config file that disagrees with the clinic the book carries, unless not
+    `compare` (`clinic apply`, whose file is meant to differ). With `create`, a book
+    that does not exist yet is made at the first write (`OpenedBook.keep_clinic`)."""
+    found, config = found_config(config_option)
+    path, why = book_path(book_option, config)
+    from ketaplan.booking.clinic import book_clinic, with_zone  # the book's commands only
+    from ketaplan.store import make_book_folder
+
+    if why == "the user data directory" and create:
+        notice = make_book_folder(path.parent, config.book_group)
+        if notice:
+            sys.stderr.write(f"{notice}\n")
+    zoned = with_zone(config, system_zone())
     try:
-        yield book
+        exists = path.exists()
+    except OSError:
+        exists = True  # opening it says what is wrong (a folder the user cannot enter)
+    # A writing command opens an existing book as a writer: it is checked for damage
+    # before anything is written; a new book is made only at the first write.
+    book = _open(path, create=create, group=config.book_group) if exists or not create else None
+    opened = OpenedBook(path, book, zoned, found, None)
+    try:
+        if book is not None:
+            seen = found if compare else ConfigChoice(None, found.why)
+            result = book_clinic(book, seen, zoned, store=None)
+            opened.clinic, opened.record = result.config, result.record
+            opened.announce()
+        yield opened
     finally:
-        book.close()
+        opened.close()
 
 
-FromOpt = Annotated[
-    str | None,
-    typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD.", show_default=False),
-]
-ToOpt = Annotated[
-    str | None,
-    typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD.", show_default=False),
-]
+def check_book_zone(option: str | None, clinic: ClinicConfig) -> None:
+    """A book command plans in its clinic's zone: another --tz is refused."""
+    if option is not None and option != clinic.zone:
+        raise UsageError(
+            f"--tz {option} is not the zone of the book's clinic ({clinic.zone}); "
+            "a book plans and books in its clinic's zone: drop --tz"
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -10,7 +11,7 @@ from ketaplan.booking.lifecycle import booster as book_booster
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.changes import DryRunOpt, ReasonOpt, clean_text, context, print_result
-from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient, load_clinic
+from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient
 from ketaplan.cli.user import ByOpt
 from ketaplan.parsing import parse_date, parse_time
 
@@ -40,13 +41,14 @@ def booster(
 
     Example: ketaplan booster --patient P-001 --date 2027-01-12 --reason "relapse"
     """
-    clinic = load_clinic(config)
-    code = check_patient(patient, clinic)
-    ctx = context(clinic, by, dry_run=dry_run)
-    when = parse_date(day, what="--date", today=ctx.today)
-    at = parse_time(time_, what="--time") if time_ else None
-    why = clean_text(reason, "--reason")
-    with opened_book(book_option, clinic, create=False) as book:
-        result = book_booster(book, ctx, code, when, at=at, reason=why)
-        location = book.location
-    print_result(result, location)
+    with opened_book(book_option, config, create=False) as opened:
+        clinic = opened.clinic  # the book's clinic
+        code = check_patient(patient, clinic)
+        ctx = context(clinic, by, dry_run=dry_run)
+        when = parse_date(day, what="--date", today=ctx.today)
+        at = parse_time(time_, what="--time") if time_ else None
+        why = clean_text(reason, "--reason")
+        with nullcontext(opened.book) as book:  # opened above
+            result = book_booster(book, ctx, code, when, at=at, reason=why)
+            location = book.location
+        print_result(result, location)

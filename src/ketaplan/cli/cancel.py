@@ -3,15 +3,16 @@ date, or the whole course. Cancelled sessions are kept, never deleted."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
 
 from ketaplan.booking.lifecycle import cancel as cancel_sessions
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, FromOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.changes import DryRunOpt, SessionOpt, clean_text, context, print_result
-from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient, load_clinic
+from ketaplan.cli.common import ConfigOpt, FromOpt, PatientOpt, check_patient
 from ketaplan.cli.user import ByOpt
 from ketaplan.errors import UsageError
 from ketaplan.parsing import parse_date
@@ -41,14 +42,15 @@ def cancel(
     given = [n for n, v in (("--session", session), ("--from", first), ("--course", course)) if v]
     if len(given) != 1:
         raise UsageError("give one of --session N, --from DATE or --course")
-    clinic = load_clinic(config)
-    code = check_patient(patient, clinic)
-    why = clean_text(reason, "--reason") or ""
-    ctx = context(clinic, by, dry_run=dry_run)
-    since = parse_date(first, what="--from", today=ctx.today) if first else None
-    with opened_book(book_option, clinic, create=False) as book:
-        result = cancel_sessions(
-            book, ctx, code, number=session, since=since, whole=course, reason=why
-        )
-        location = book.location
-    print_result(result, location)
+    with opened_book(book_option, config, create=False) as opened:
+        clinic = opened.clinic  # the book's clinic
+        code = check_patient(patient, clinic)
+        why = clean_text(reason, "--reason") or ""
+        ctx = context(clinic, by, dry_run=dry_run)
+        since = parse_date(first, what="--from", today=ctx.today) if first else None
+        with nullcontext(opened.book) as book:  # opened above
+            result = cancel_sessions(
+                book, ctx, code, number=session, since=since, whole=course, reason=why
+            )
+            location = book.location
+        print_result(result, location)

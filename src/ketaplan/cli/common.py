@@ -7,6 +7,9 @@ one-line error instead of a usage box.
 from __future__ import annotations
 
 import os
+import re
+import sys
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -14,13 +17,14 @@ import typer
 
 from ketaplan.cli import clock
 from ketaplan.errors import UsageError
-from ketaplan.formats.config_file import find_config, load_config
+from ketaplan.formats.config_file import CONFIG_ENV, ConfigChoice, find_config, load_config
 from ketaplan.formats.protocol_file import get_protocol
 from ketaplan.model.calendar import ClinicCalendar, Closure, HolidayLookup
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import CourseRequest
 from ketaplan.model.patient import normalise_code
 from ketaplan.parsing import (
+    WEEKDAYS,
     parse_closure,
     parse_date,
     parse_holidays,
@@ -38,7 +42,8 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         metavar="FILE",
-        help="Clinic config file (default: ./ketaplan.toml).",
+        help="Clinic config file (default: $KETAPLAN_CONFIG, else ketaplan.toml in this "
+        "folder or the nearest parent, else in the user config folder).",
         show_default=False,
         dir_okay=False,
     ),
@@ -94,7 +99,8 @@ DaysOpt = Annotated[
     typer.Option(
         "--days",
         metavar="DAYS",
-        help="Open weekdays, e.g. mon,wed,fri or mon-fri (default: the clinic's, else mon-fri).",
+        help="Weekdays the patient can come, within the clinic's open days, e.g. mon,wed,fri "
+        "or mon-thu (default: every open day).",
         show_default=False,
     ),
 ]
@@ -154,8 +160,24 @@ LozengesOpt = Annotated[
 ]
 
 
+def found_config(option: Path | None) -> tuple[ConfigChoice, ClinicConfig]:
+    """The config file in use (see `find_config`) and its settings."""
+    found = find_config(option, Path(), env=os.environ.get(CONFIG_ENV), user_dir=_user_config_dir)
+    return found, load_config(found.path)
+
+
+def _user_config_dir() -> Path:
+    if sys.platform == "linux":
+        # platformdirs' own rule on Linux (XDG), without its import on every `plan`.
+        base = os.environ.get("XDG_CONFIG_HOME", "").strip() or "~/.config"
+        return Path(base).expanduser() / "ketaplan"
+    from platformdirs import user_config_dir  # macOS and Windows have their own places
+
+    return Path(user_config_dir("ketaplan"))
+
+
 def load_clinic(config: Path | None) -> ClinicConfig:
-    return load_config(find_config(config, Path()))
+    return found_config(config)[1]
 
 
 def check_format(value: str, allowed: tuple[str, ...] = FORMATS) -> str:
@@ -167,6 +189,12 @@ def check_format(value: str, allowed: tuple[str, ...] = FORMATS) -> str:
 def check_patient(code: str, clinic: ClinicConfig) -> str:
     """The patient code's one spelling (see `ketaplan.model.patient`)."""
     return normalise_code(code, clinic.patient_code)
+
+
+def check_patient_form(code: str) -> str:
+    """A patient code checked before the clinic is known (the book not yet open):
+    everything but the clinic's pattern, which `check_patient` adds."""
+    return normalise_code(code, ".+")
 
 
 def system_zone() -> str:
@@ -208,9 +236,33 @@ def holiday_lookup(code: str | None, clinic: ClinicConfig) -> HolidayLookup | No
 def clinic_calendar(
     clinic: ClinicConfig, days: str | None, closed: list[str] | None, holidays: str | None
 ) -> ClinicCalendar:
-    open_weekdays = parse_weekdays(days) if days else clinic.open_weekdays
+    """The clinic's calendar (with extra --closed days and --holidays) for a patient who
+    can come on --days."""
     closures = clinic.closures + tuple(Closure(*parse_closure(c)) for c in closed or ())
-    return ClinicCalendar(open_weekdays, closures, holiday_lookup(holidays, clinic))
+    calendar = ClinicCalendar(clinic.open_weekdays, closures, holiday_lookup(holidays, clinic))
+    return patient_days(calendar, days)
+
+
+def patient_days(calendar: ClinicCalendar, days: str | None) -> ClinicCalendar:
+    """--days: the weekdays the patient can come, within the clinic's open days. The
+    days the clinic is closed are named on stderr; none open is refused."""
+    if not days:
+        return calendar
+    wanted = parse_weekdays(days)
+    limited = calendar.limited_to(wanted)
+    if limited is None:
+        raise UsageError(f"--days {days} are not among the clinic's open weekdays")
+    closed = wanted - calendar.open_weekdays
+    if closed:
+        sys.stderr.write(
+            f"Note: the clinic is closed on {_day_names(closed)}; --days keeps "
+            f"{_day_names(limited.open_weekdays)}\n"
+        )
+    return limited
+
+
+def _day_names(days: frozenset[int]) -> str:
+    return ",".join(WEEKDAYS[d] for d in sorted(days))
 
 
 def course_request(
@@ -249,3 +301,95 @@ def course_request(
         until=parse_date(until, what="--until", today=today) if until else None,
         lozenge_every=parse_interval(lozenges, what="--lozenges") if lozenges else None,
     )
+
+
+DayOpt = Annotated[
+    str | None,
+    typer.Option("--day", metavar="DATE", help="One day: YYYY-MM-DD or today.", show_default=False),
+]
+WeekOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--week",
+        metavar="DATE",
+        help="The Monday-to-Sunday week holding this date.",
+        show_default=False,
+    ),
+]
+MonthOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--month",
+        metavar="YYYY-MM",
+        help="A calendar month: YYYY-MM, or a date in it.",
+        show_default=False,
+    ),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD.", show_default=False),
+]
+ToOpt = Annotated[
+    str | None,
+    typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD.", show_default=False),
+]
+
+
+def date_range(
+    day: str | None,
+    week: str | None,
+    month: str | None,
+    first: str | None,
+    last: str | None,
+    today: date,
+    *,
+    open_end: bool = False,
+) -> tuple[date, date] | None:
+    """The days --day, --week, --month or --from/--to name, the same in every command;
+    None when none is given (each command has its own default). With `open_end`, --from
+    or --to may come alone: from today, or on without end."""
+    given = [
+        name
+        for name, value in (("--day", day), ("--week", week), ("--month", month), ("--from", first))
+        if value
+    ]
+    if last and not first and not open_end:
+        raise UsageError("--to needs --from")
+    if len(given) > 1:
+        raise UsageError(
+            f"give one of --day, --week, --month or --from/--to, not {' and '.join(given)}"
+        )
+    if day:
+        one = parse_date(day, what="--day", today=today)
+        return one, one
+    if week:
+        anchor = parse_date(week, what="--week", today=today)
+        monday = anchor - timedelta(days=anchor.weekday())
+        return monday, monday + timedelta(days=6)
+    if month:
+        start = _month_start(month, today)
+        following = (start + timedelta(days=31)).replace(day=1)
+        return start, following - timedelta(days=1)
+    if first or last:
+        if first and not last and not open_end:
+            raise UsageError("--from needs --to")
+        since = parse_date(first, what="--from", today=today) if first else today
+        until = parse_date(last, what="--to", today=today) if last else date.max - timedelta(2)
+        if until < since:
+            raise UsageError(f"--to {until} is before --from {since}")
+        return since, until
+    return None
+
+
+def this_week(today: date) -> tuple[date, date]:
+    monday = today - timedelta(days=today.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+def _month_start(text: str, today: date) -> date:
+    if re.fullmatch(r"\d{4}-\d{2}", text.strip()):
+        try:
+            return date.fromisoformat(text.strip() + "-01")
+        except ValueError:
+            raise UsageError(f"--month {text!r} is not a month; use YYYY-MM") from None
+    return parse_date(text, what="--month", today=today).replace(day=1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -21,7 +22,6 @@ from ketaplan.cli.common import (
     check_format,
     check_patient,
     clinic_zone,
-    load_clinic,
 )
 from ketaplan.cli.history import history_lines
 from ketaplan.cli.render import aligned
@@ -46,15 +46,16 @@ def course(
     Example: ketaplan course --patient P-001 --format json
     """
     check_format(fmt, COURSE_FORMATS)
-    clinic = load_clinic(config)
-    code = check_patient(patient, clinic)
-    today = clock.today_in(clinic_zone(None, clinic))
-    with opened_book(book_option, clinic, create=False) as book:
-        view = course_view(book, code, today)
-    if fmt == "json":
-        sys.stdout.write(json.dumps(view_json(view), indent=2, ensure_ascii=False) + "\n")
-        return
-    sys.stdout.write("\n".join(view_lines(view)) + "\n")
+    with opened_book(book_option, config, create=False) as opened:
+        clinic = opened.clinic  # the book's clinic
+        code = check_patient(patient, clinic)
+        today = clock.today_in(clinic_zone(None, clinic))
+        with nullcontext(opened.book) as book:  # opened above
+            view = course_view(book, code, today)
+        if fmt == "json":
+            sys.stdout.write(json.dumps(view_json(view), indent=2, ensure_ascii=False) + "\n")
+            return
+        sys.stdout.write("\n".join(view_lines(view)) + "\n")
 
 
 def view_json(view: CourseView) -> CourseJson:

@@ -12,19 +12,24 @@ import typer
 from ketaplan.booking.calendars import patient_calendar, staff_calendar
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, FromOpt, ToOpt, book_files, opened_book
+from ketaplan.cli.bookfile import BookOpt, opened_book, sqlite_files
 from ketaplan.cli.common import (
     ConfigOpt,
+    DayOpt,
     ForceOpt,
+    FromOpt,
+    MonthOpt,
+    ToOpt,
+    WeekOpt,
     check_patient,
+    check_patient_form,
     clinic_zone,
-    load_clinic,
+    date_range,
 )
 from ketaplan.cli.render import plural
 from ketaplan.errors import UsageError
 from ketaplan.formats.files import write_output
 from ketaplan.model.calendar import day_bounds
-from ketaplan.parsing import parse_date
 
 
 @app.command()
@@ -42,6 +47,9 @@ def export(
     staff: Annotated[
         bool, typer.Option("--staff", help="Every clinic session, with patient and chair.")
     ] = False,
+    day: DayOpt = None,
+    week: WeekOpt = None,
+    month: MonthOpt = None,
     first: FromOpt = None,
     last: ToOpt = None,
     book_option: BookOpt = None,
@@ -51,7 +59,8 @@ def export(
     """Write a patient's booked course, or the clinic's sessions for staff, as an .ics file
     with the same UIDs as in the book.
 
-    --staff covers --from (default: today) to --to (default: everything after); each
+    --staff covers --day, --week, --month, or --from (default: today) to --to (default:
+    everything after); each
     event carries the route's staff checklist, and each esketamine session an all-day
     REMS "monitoring form due" marker 7 days later. Patient calendars carry preparation
     and aftercare only.
@@ -60,27 +69,33 @@ def export(
     """
     if (patient is None) == (not staff):
         raise UsageError("give --patient CODE or --staff")
-    if patient is not None and (first or last):
-        raise UsageError("--from and --to are for --staff; --patient exports the whole course")
-    clinic = load_clinic(config)
-    zone = clinic_zone(None, clinic)
-    today = clock.today_in(zone)
+    if patient is not None and (day or week or month or first or last):
+        raise UsageError(
+            "--day, --week, --month, --from and --to are for --staff; --patient exports the "
+            "whole course"
+        )
+    # The options are checked before the book is opened; the days follow its clinic's zone.
+    date_range(day, week, month, first, last, clock.today_in("UTC"), open_end=True)
+    if patient is not None:
+        check_patient_form(patient)
     from ketaplan.formats.ics import calendar_bytes  # icalendar: for exports only
 
     stamp = clock.calendar_stamp()
-    if patient is not None:
-        code = check_patient(patient, clinic)
-        with opened_book(book_option, clinic, create=False) as clinic_book:
-            name, events = patient_calendar(clinic_book, code, clinic)
-    else:
-        since_day = parse_date(first, what="--from", today=today) if first else today
-        until_day = parse_date(last, what="--to", today=today) if last else date.max - timedelta(2)
-        if until_day < since_day:
-            raise UsageError(f"--to {until_day} is before --from {since_day}")
-        since, until = day_bounds(since_day, until_day, zone)
-        with opened_book(book_option, clinic, create=False) as clinic_book:
-            name, events = staff_calendar(clinic_book, since, until, clinic)
+    with opened_book(book_option, config, create=False) as opened:
+        clinic = opened.clinic
+        zone = clinic_zone(None, clinic)
+        today = clock.today_in(zone)
+        if patient is not None:
+            code = check_patient(patient, clinic)
+            name, events = patient_calendar(opened.book, code, clinic)
+        else:
+            since_day, until_day = date_range(
+                day, week, month, first, last, today, open_end=True
+            ) or (today, date.max - timedelta(2))
+            since, until = day_bounds(since_day, until_day, zone)
+            name, events = staff_calendar(opened.book, since, until, clinic)
+        protected = sqlite_files(opened.path)
     data = calendar_bytes(name, events, stamp=stamp)
-    write_output(ics, data, force=force, protected=book_files(book_option, clinic))
+    write_output(ics, data, force=force, protected=protected)
     if ics != "-":
         sys.stderr.write(f"Wrote {plural(len(events), 'event')} to {ics}\n")

@@ -12,8 +12,8 @@ import typer
 
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book
-from ketaplan.cli.common import ConfigOpt, check_patient, clinic_zone, load_clinic
+from ketaplan.cli.bookfile import BookOpt, opened_book, sqlite_files
+from ketaplan.cli.common import ConfigOpt, check_patient, check_patient_form, clinic_zone
 from ketaplan.errors import OutputError, UsageError
 from ketaplan.formats.files import Ours
 from ketaplan.model.clinic import PAPERS
@@ -75,23 +75,26 @@ def handout(
         raise UsageError(f"--pdf and --html both name {pdf}; give each its own file")
     if paper is not None and paper.lower() not in PAPERS:
         raise UsageError(f"--paper {paper!r} is not one of {', '.join(PAPERS)}")
-    clinic = load_clinic(config)
-    code = check_patient(patient, clinic)
-    zone = clinic_zone(None, clinic)
+    check_patient_form(patient)
     # The use case, catalogue and renderer are this command's own: loaded only when it runs.
     from ketaplan.booking.handout import patient_handout
     from ketaplan.formats.handout import default_paper, handout_html
     from ketaplan.formats.handout.catalogue import load_catalogue
 
-    texts = load_catalogue(clinic.language)
     targets = [(path, kind) for path, kind in ((pdf, "pdf"), (html, "html")) if path]
     for path, kind in targets:
         _check_target(path, kind)
-    chosen = paper.lower() if paper else default_paper(clinic, zone)
-    with opened_book(book_option, clinic, create=False) as clinic_book:
+    with opened_book(book_option, config, create=False) as opened:
+        # The book's clinic: its language, paper and zone.
+        clinic = opened.clinic
+        code = check_patient(patient, clinic)
+        zone = clinic_zone(None, clinic)
+        texts = load_catalogue(clinic.language)
+        chosen = paper.lower() if paper else default_paper(clinic, zone)
         sheet = patient_handout(
-            clinic_book, code, clinic, updated=clock.today_in(zone), paper=chosen
+            opened.book, code, clinic, updated=clock.today_in(zone), paper=chosen
         )
+        protected = sqlite_files(opened.path)
     page = handout_html(sheet, texts)
     outputs: list[tuple[Path, bytes]] = []
     if pdf is not None:
@@ -100,7 +103,6 @@ def handout(
         outputs.append((pdf, html_to_pdf(page)))
     if html is not None:
         outputs.append((html, page.encode("utf-8")))
-    from ketaplan.cli.bookfile import book_files
     from ketaplan.formats.files import write_output
 
     # A handout is health data: a new file is readable by its owner only (umask 077); a
@@ -109,7 +111,7 @@ def handout(
     try:
         for path, data in outputs:
             written_by = _OURS_PDF if path == pdf else _OURS_HTML
-            write_output(path, data, protected=book_files(book_option, clinic), ours=written_by)
+            write_output(path, data, protected=protected, ours=written_by)
     finally:
         os.umask(umask)
     live = sum(v.status != "cancelled" for v in sheet.visits)

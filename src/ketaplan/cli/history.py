@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -17,7 +18,6 @@ from ketaplan.cli.common import (
     check_format,
     check_patient,
     clinic_zone,
-    load_clinic,
 )
 from ketaplan.cli.render import aligned
 from ketaplan.formats.shapes import HistoryJson, history_entry_json
@@ -62,17 +62,18 @@ def history(
     Example: ketaplan history --patient P-001 --format json
     """
     check_format(fmt, HISTORY_FORMATS)
-    clinic = load_clinic(config)
-    code = check_patient(patient, clinic)
-    zone = clinic_zone(None, clinic)
-    with opened_book(book_option, clinic, create=False) as book:
-        entries = patient_history(book, code)
-    if fmt == "json":
-        data: HistoryJson = {
-            "patient": code,
-            "history": [history_entry_json(e) for e in entries],
-        }
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        return
-    lines = [f"History of {code} · times in {zone}", *history_lines(entries, zone)]
-    sys.stdout.write("\n".join(lines) + "\n")
+    with opened_book(book_option, config, create=False) as opened:
+        clinic = opened.clinic  # the book's clinic
+        code = check_patient(patient, clinic)
+        zone = clinic_zone(None, clinic)
+        with nullcontext(opened.book) as book:  # opened above
+            entries = patient_history(book, code)
+        if fmt == "json":
+            data: HistoryJson = {
+                "patient": code,
+                "history": [history_entry_json(e) for e in entries],
+            }
+            sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            return
+        lines = [f"History of {code} · times in {zone}", *history_lines(entries, zone)]
+        sys.stdout.write("\n".join(lines) + "\n")

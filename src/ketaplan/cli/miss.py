@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from ketaplan.booking.lifecycle import record
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
@@ -16,7 +18,7 @@ from ketaplan.cli.changes import (
     print_result,
     session_ref,
 )
-from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient, load_clinic
+from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient
 from ketaplan.cli.user import ByOpt
 
 
@@ -37,13 +39,20 @@ def miss(
 
     Example: ketaplan miss --patient P-001 --date 2026-12-11 --reason "no-show"
     """
-    clinic = load_clinic(config)
-    code = check_patient(patient, clinic)
-    ctx = context(clinic, by, dry_run=dry_run)
-    ref = session_ref(session, day, ctx.today)
-    with opened_book(book_option, clinic, create=False) as book:
-        result = record(
-            book, ctx, code, ref, "missed", reason=clean_text(reason, "--reason"), correct=correct
-        )
-        location = book.location
-    print_result(result, location)
+    with opened_book(book_option, config, create=False) as opened:
+        clinic = opened.clinic  # the book's clinic
+        code = check_patient(patient, clinic)
+        ctx = context(clinic, by, dry_run=dry_run)
+        ref = session_ref(session, day, ctx.today)
+        with nullcontext(opened.book) as book:  # opened above
+            result = record(
+                book,
+                ctx,
+                code,
+                ref,
+                "missed",
+                reason=clean_text(reason, "--reason"),
+                correct=correct,
+            )
+            location = book.location
+        print_result(result, location)

@@ -3,6 +3,7 @@ rules and the chairs; the sessions after it are re-planned from it."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -11,7 +12,7 @@ from ketaplan.booking.lifecycle import move as move_session
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.changes import DryRunOpt, clean_text, context, print_result
-from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient, load_clinic
+from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient
 from ketaplan.cli.user import ByOpt
 from ketaplan.parsing import parse_date, parse_time
 
@@ -53,13 +54,14 @@ def move(
 
     Example: ketaplan move --patient P-001 --session 4 --to 2026-12-15 --time 10:00
     """
-    clinic = load_clinic(config)
-    code = check_patient(patient, clinic)
-    ctx = context(clinic, by, dry_run=dry_run)
-    day = parse_date(to, what="--to", today=ctx.today)
-    at = parse_time(time_, what="--time") if time_ else None
-    reason = clean_text(override, "--override")
-    with opened_book(book_option, clinic, create=False) as book:
-        result = move_session(book, ctx, code, session, day, at=at, override=reason)
-        location = book.location
-    print_result(result, location)
+    with opened_book(book_option, config, create=False) as opened:
+        clinic = opened.clinic  # the book's clinic
+        code = check_patient(patient, clinic)
+        ctx = context(clinic, by, dry_run=dry_run)
+        day = parse_date(to, what="--to", today=ctx.today)
+        at = parse_time(time_, what="--time") if time_ else None
+        reason = clean_text(override, "--override")
+        with nullcontext(opened.book) as book:  # opened above
+            result = move_session(book, ctx, code, session, day, at=at, override=reason)
+            location = book.location
+        print_result(result, location)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import fields
 from typing import Any
 
 import typer
 
 from ketaplan.cli.app import app
-from ketaplan.cli.render import console
-from ketaplan.formats.protocol_file import get_protocol
-from ketaplan.model.protocol import Phase
+from ketaplan.cli.common import FormatOpt, check_format
+from ketaplan.cli.render import console, write_csv
+from ketaplan.formats.protocol_file import get_protocol, protocol_definition
+from ketaplan.formats.shapes import PROTOCOLS_CSV, protocol_csv_row, protocol_json
+from ketaplan.model.protocol import Phase, Protocol
 from ketaplan.model.sources import CITATIONS, OWN_CHOICE, cited_keys
 from ketaplan.planning.protocols import BUILTIN
 
@@ -24,12 +27,22 @@ app.add_typer(protocols_app, name="protocols")
 
 
 @protocols_app.callback()
-def protocols(ctx: typer.Context) -> None:
+def protocols(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
     """List the built-in protocols.
 
-    Example: ketaplan protocols
+    Example: ketaplan protocols --format json
     """
     if ctx.invoked_subcommand is not None:
+        return
+    check_format(fmt)
+    if fmt == "json":
+        import json
+
+        data = {"protocols": [protocol_json(p) for p in BUILTIN.values()]}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt == "csv":
+        write_csv(PROTOCOLS_CSV, [protocol_csv_row(p) for p in BUILTIN.values()])
         return
     from rich import box
     from rich.table import Table
@@ -48,7 +61,10 @@ def protocols(ctx: typer.Context) -> None:
 
 
 @protocols_app.command("show")
-def protocols_show(name: str = typer.Argument(help="A built-in name or a FILE.toml.")) -> None:
+def protocols_show(
+    name: str = typer.Argument(help="A built-in name or a FILE.toml."),
+    fmt: FormatOpt = "table",
+) -> None:
     """Print every parameter of a protocol and where it comes from.
 
     Example: ketaplan protocols show iv
@@ -56,7 +72,18 @@ def protocols_show(name: str = typer.Argument(help="A built-in name or a FILE.to
     from rich import box
     from rich.table import Table
 
+    check_format(fmt)
     protocol = get_protocol(name)
+    if fmt == "json":
+        import json
+
+        # The definition a booked course keeps: every parameter of every phase.
+        data = json.loads(protocol_definition(protocol))
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt == "csv":
+        write_csv(("phase", "parameter", "value", "source"), _parameter_rows(protocol))
+        return
     out = console()
     out.print(f"{protocol.name}: {protocol.title} (route {protocol.route})", markup=False)
     out.print(f"Source: {protocol.source}", markup=False)
@@ -98,6 +125,20 @@ def _print_citations(out: Any, *texts: str) -> None:
     for key in keys:
         grid.add_row(f"[{key}]", CITATIONS[key])
     out.print(grid)
+
+
+def _parameter_rows(protocol: Protocol) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for phase in protocol.phases:
+        for field in fields(Phase):
+            if field.name in ("name", "sources"):
+                continue
+            value = getattr(phase, field.name)
+            if value in (None, ()) and field.name != "sessions":
+                continue
+            source = phase.source_of(field.name) or OWN_CHOICE
+            rows.append((phase.name, field.name, _show_value(field.name, value), source))
+    return rows
 
 
 def _show_value(name: str, value: object) -> str:

@@ -10,32 +10,39 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, timedelta
+from contextlib import nullcontext
+from datetime import date
 from typing import Annotated
 
 import typer
 
 from ketaplan.booking.rems import enroll as enroll_patient
-from ketaplan.booking.rems import forms_due_in_week
+from ketaplan.booking.rems import forms_due_between
 from ketaplan.cli import clock
 from ketaplan.cli.app import app, mark_stored
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
+    DayOpt,
+    FormatOpt,
+    FromOpt,
+    MonthOpt,
     PatientOpt,
+    ToOpt,
+    WeekOpt,
     check_format,
     check_patient,
+    check_patient_form,
     clinic_zone,
-    load_clinic,
+    date_range,
+    this_week,
 )
-from ketaplan.cli.render import aligned
+from ketaplan.cli.render import aligned, write_csv
 from ketaplan.cli.user import ByOpt
 from ketaplan.errors import UsageError
-from ketaplan.formats.shapes import form_json
+from ketaplan.formats.shapes import FORMS_CSV, form_csv_rows, form_json
 from ketaplan.parsing import parse_date
-from ketaplan.safety.rems import ENROLLMENT_AHEAD_DAYS, WEEK_DAYS, MonitoringForm, rems_applies
-
-REMS_FORMATS = ("table", "json")
+from ketaplan.safety.rems import ENROLLMENT_AHEAD_DAYS, MonitoringForm, rems_applies
 
 rems_app = typer.Typer(
     help="Esketamine REMS: record a patient's enrollment, list the monitoring forms due.\n\n"
@@ -57,15 +64,29 @@ def rems(ctx: typer.Context) -> None:
 
 @rems_app.command("enroll")
 def enroll(
-    patient: Annotated[
-        str, typer.Argument(metavar="CODE", help="The patient's code, e.g. P-001: never a name.")
-    ],
     on: Annotated[
         str,
         typer.Option(
             "--date", metavar="DATE", help="The day the patient was enrolled: YYYY-MM-DD or today."
         ),
     ],
+    patient: Annotated[
+        str | None,
+        typer.Option(
+            "--patient",
+            metavar="CODE",
+            help="The patient's code, e.g. P-001: never a name.",
+            show_default=False,
+        ),
+    ] = None,
+    code_argument: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[CODE]",
+            help="The patient's code, as before --patient (kept for scripts).",
+            show_default=False,
+        ),
+    ] = None,
     book_option: BookOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -74,49 +95,49 @@ def enroll(
     The date may lie ahead (a planned enrollment): booking is allowed without it and
     flagged. A later record with another date corrects an earlier one; both are kept.
 
-    Example: ketaplan rems enroll P-001 --date 2026-11-20
+    Example: ketaplan rems enroll --patient P-001 --date 2026-11-20
     """
-    clinic = load_clinic(config)
-    code = check_patient(patient, clinic)
-    today = clock.today_in(clinic_zone(None, clinic))
-    day = parse_date(on, what="--date", today=today)
-    if (day - today).days > ENROLLMENT_AHEAD_DAYS:
-        raise UsageError(
-            f"--date {day} is more than {ENROLLMENT_AHEAD_DAYS} days after today ({today})"
-        )
-    with opened_book(book_option, clinic, create=True) as book:
-        done = enroll_patient(book, code, day, now=clock.now())
-        location = book.location
+    if (patient is None) == (code_argument is None):
+        raise UsageError("give the patient's code once: --patient CODE")
+    check_patient_form(patient or code_argument or "")
+    with opened_book(book_option, config, create=True) as opened:
+        code = check_patient(patient or code_argument or "", opened.clinic)
+        today = clock.today_in(clinic_zone(None, opened.clinic))
+        day = parse_date(on, what="--date", today=today)
+        if (day - today).days > ENROLLMENT_AHEAD_DAYS:
+            raise UsageError(
+                f"--date {day} is more than {ENROLLMENT_AHEAD_DAYS} days after today ({today})"
+            )
+        done = enroll_patient(opened.keep_clinic(), code, day, now=clock.now())
+        location = opened.location
     mark_stored(f"The REMS enrollment of {code} on {day} is stored in {location}")
+    # Status lines, on stderr like every command's.
     if not done.recorded:
-        sys.stdout.write(f"The REMS enrollment of {code} on {day} is already in {location}\n")
+        sys.stderr.write(f"The REMS enrollment of {code} on {day} is already in {location}\n")
     elif done.previous is not None:
-        sys.stdout.write(
+        sys.stderr.write(
             f"Recorded the REMS enrollment of {code} on {day} in {location} "
             f"(it was {done.previous})\n"
         )
     else:
-        sys.stdout.write(f"Recorded the REMS enrollment of {code} on {day} in {location}\n")
+        sys.stderr.write(f"Recorded the REMS enrollment of {code} on {day} in {location}\n")
 
 
 @rems_app.command("due")
 def due(
-    week: Annotated[
-        str | None,
-        typer.Option(
-            "--week",
-            metavar="DATE",
-            help="The Monday-to-Sunday week holding this date (default: this week).",
-            show_default=False,
-        ),
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table or json.")] = (
-        "table"
-    ),
+    day: DayOpt = None,
+    week: WeekOpt = None,
+    month: MonthOpt = None,
+    first: FromOpt = None,
+    last: ToOpt = None,
+    fmt: FormatOpt = "table",
     book_option: BookOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """List the REMS patient monitoring forms due in a week, and those overdue.
+    """List the REMS patient monitoring forms due in a week (or other days), and those
+    overdue.
+
+    Without dates: this week (Monday to Sunday) in the clinic's time zone.
 
     One form per attended esketamine session, due 7 calendar days after it; booked,
     cancelled, missed and not-dosed sessions owe none, and a form recorded with `rems
@@ -125,18 +146,21 @@ def due(
 
     Example: ketaplan rems due --week 2026-12-07 --format json
     """
-    check_format(fmt, REMS_FORMATS)
-    clinic = load_clinic(config)
-    zone = clinic_zone(None, clinic)
-    today = clock.today_in(zone)
-    anchor = parse_date(week, what="--week", today=today) if week else today
-    monday = anchor - timedelta(days=anchor.weekday())
-    with opened_book(book_option, clinic, create=False) as book:
-        forms, late = forms_due_in_week(book, monday, zone)
+    check_format(fmt)
+    # The options are checked before the book is opened; the days follow its clinic's zone.
+    date_range(day, week, month, first, last, clock.today_in("UTC"))
+    with opened_book(book_option, config, create=False) as opened:
+        clinic = opened.clinic
+        zone = clinic_zone(None, clinic)
+        today = clock.today_in(zone)
+        monday, sunday = date_range(day, week, month, first, last, today) or this_week(today)
+        forms, late = forms_due_between(opened.book, monday, sunday, zone)
     applies = rems_applies(clinic.rems_program, zone)
     if not applies:
         forms, late = [], set()
-    sunday = monday + timedelta(days=WEEK_DAYS - 1)
+    if fmt == "csv":
+        write_csv(FORMS_CSV, form_csv_rows(forms, late))
+        return
     if fmt == "json":
         data = {
             "from": monday.isoformat(),
@@ -177,11 +201,12 @@ def filed(
     from ketaplan.booking.lifecycle import file_form  # the lifecycle's use cases: filed only
     from ketaplan.cli.changes import context
 
-    clinic = load_clinic(config)
-    code = check_patient(patient, clinic)
-    with opened_book(book_option, clinic, create=False) as book:
-        result = file_form(book, context(clinic, by), code, session)
-    sys.stdout.write(result.headline + "\n")
+    with opened_book(book_option, config, create=False) as opened:
+        clinic = opened.clinic  # the book's clinic
+        code = check_patient(patient, clinic)
+        with nullcontext(opened.book) as book:  # opened above
+            result = file_form(book, context(clinic, by), code, session)
+        sys.stdout.write(result.headline + "\n")
 
 
 def _print_due(

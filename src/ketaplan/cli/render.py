@@ -99,3 +99,45 @@ def aligned(rows: Sequence[Sequence[str]]) -> list[str]:
         "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
+
+
+def width() -> int:
+    """The terminal's width ($COLUMNS first, as Rich does), else 80."""
+    import shutil  # the agenda's and lists' layout only
+
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+def wrapped(text: str, indent: str, *, hang: str = "  ") -> list[str]:
+    """`text` as lines of at most the terminal's width, whole words only: the first
+    indented by `indent`, the rest by `indent + hang`."""
+    import textwrap  # the agenda's detail only
+
+    return textwrap.wrap(
+        text,
+        width=max(40, width()),
+        initial_indent=indent,
+        subsequent_indent=indent + hang,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [indent.rstrip()]
+
+
+def page(text: str, *, pager: bool) -> None:
+    """Write `text` to stdout; on a terminal, through the pager when it is longer than
+    the screen, as git does ($PAGER, else `less -FRX`; --no-pager turns it off)."""
+    import os
+    import shutil
+
+    height = shutil.get_terminal_size((80, 24)).lines
+    if not pager or not sys.stdout.isatty() or text.count("\n") < height:
+        sys.stdout.write(text)
+        return
+    import shlex
+    import subprocess  # only when paging
+
+    command = shlex.split(os.environ.get("PAGER") or "less -FRX")
+    try:
+        subprocess.run(command, input=text, text=True, check=False)
+    except OSError:
+        sys.stdout.write(text)

@@ -3,6 +3,7 @@ esketamine label's previous frequency after a missed maintenance session."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -11,7 +12,7 @@ from ketaplan.booking.lifecycle import ReplanMode, replan_course
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
 from ketaplan.cli.changes import DryRunOpt, ReasonOpt, clean_text, context, print_result
-from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient, load_clinic
+from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient
 from ketaplan.cli.user import ByOpt
 from ketaplan.errors import UsageError
 from ketaplan.parsing import parse_date
@@ -63,14 +64,15 @@ def replan(
     modes = [mode for mode, on in chosen if on]
     if len(modes) != 1:
         raise UsageError("give one of --continue, --restart or --previous-frequency")
-    clinic = load_clinic(config)
-    code = check_patient(patient, clinic)
-    ctx = context(clinic, by, dry_run=dry_run)
-    why = clean_text(reason, "--reason")
-    if first is not None and modes[0] != "restart":
-        raise UsageError("--from is for --restart")
-    restart_on = parse_date(first, what="--from", today=ctx.today) if first else None
-    with opened_book(book_option, clinic, create=False) as book:
-        result = replan_course(book, ctx, code, modes[0], reason=why, restart_on=restart_on)
-        location = book.location
-    print_result(result, location)
+    with opened_book(book_option, config, create=False) as opened:
+        clinic = opened.clinic  # the book's clinic
+        code = check_patient(patient, clinic)
+        ctx = context(clinic, by, dry_run=dry_run)
+        why = clean_text(reason, "--reason")
+        if first is not None and modes[0] != "restart":
+            raise UsageError("--from is for --restart")
+        restart_on = parse_date(first, what="--from", today=ctx.today) if first else None
+        with nullcontext(opened.book) as book:  # opened above
+            result = replan_course(book, ctx, code, modes[0], reason=why, restart_on=restart_on)
+            location = book.location
+        print_result(result, location)

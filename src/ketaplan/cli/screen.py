@@ -22,13 +22,13 @@ from ketaplan.cli.common import (
     ConfigOpt,
     check_format,
     check_patient,
+    check_patient_form,
     clinic_zone,
-    load_clinic,
 )
-from ketaplan.cli.render import console
+from ketaplan.cli.render import console, write_csv
 from ketaplan.errors import UsageError
 from ketaplan.formats.files import read_toml
-from ketaplan.formats.shapes import screening_json
+from ketaplan.formats.shapes import SCREENING_CSV, screening_csv_rows, screening_json
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.parsing import parse_date
 from ketaplan.safety.screening import (
@@ -39,7 +39,6 @@ from ketaplan.safety.screening import (
     evaluate,
 )
 
-SCREEN_FORMATS = ("table", "json")
 EXAMPLE_ANSWERS = "examples/screening-answers.toml"
 
 AnswersOpt = Annotated[
@@ -102,31 +101,36 @@ def screen(
 
     Example: ketaplan screen --patient P-001 --answers examples/screening-answers.toml
     """
-    check_format(fmt, SCREEN_FORMATS)
+    check_format(fmt)
     if show is not None:
         given = [
             n for n, v in (("--patient", patient), ("--answers", answers), ("--date", on)) if v
         ]
         if given:
             raise UsageError(f"--show prints a stored screening; drop {given[0]}")
-        clinic = load_clinic(config)
-        code = check_patient(show, clinic)
-        with opened_book(book_option, clinic, create=False) as book:
-            print_screening(latest_screening(book, code), fmt)
+        check_patient_form(show)
+        with opened_book(book_option, config, create=False) as opened:
+            code = check_patient(show, opened.clinic)
+            print_screening(latest_screening(opened.book, code), fmt)
         return
     if patient is None:
         raise UsageError("give --patient CODE to screen a patient, or --show CODE")
-    clinic = load_clinic(config)
-    result = take_screening(
-        patient=patient,
-        answers_file=answers,
-        on=on,
-        clinic=clinic,
-        interactive=sys.stdin.isatty(),
-    )
-    with opened_book(book_option, clinic, create=True) as book:
-        store_screening(book, result, now=clock.now())
-        location = book.location
+    # What the options alone say is wrong is refused before the book is opened.
+    check_patient_form(patient)
+    if on:
+        parse_date(on, what="--date", today=clock.today_in("UTC"))
+    if answers is not None and not answers.is_file():
+        raise UsageError(f"answers file {answers} does not exist")
+    with opened_book(book_option, config, create=True) as opened:
+        result = take_screening(
+            patient=patient,
+            answers_file=answers,
+            on=on,
+            clinic=opened.clinic,
+            interactive=sys.stdin.isatty(),
+        )
+        store_screening(opened.keep_clinic(), result, now=clock.now())
+        location = opened.location
     mark_stored(f"Stored the screening of {result.patient} in {location}")
     print_screening(result, fmt)
     # On stderr: stdout stays the result alone (JSON included).
@@ -191,6 +195,9 @@ def prompt_answers(out: Any, *, stream: TextIO | None = None) -> dict[str, objec
 def print_screening(result: ScreeningResult, fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(json.dumps(screening_json(result), indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt == "csv":
+        write_csv(SCREENING_CSV, screening_csv_rows(result))
         return
     from rich import box
     from rich.table import Table

@@ -3,13 +3,18 @@ defaults. Command-line flags win over it.
 
 Every key is optional. A key this version does not know, or a value of the wrong kind,
 is refused with its name, so a typo never silently falls back to a default.
+
+The clinic stored in a book is the same settings as JSON of the config's own keys, every
+key spelled out (`settings_json`, read back by `config_from_settings`), so a book keeps
+its clinic whatever a later version's defaults are, and a config file and a book's
+clinic are compared key by key (`differing_keys`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
@@ -25,6 +30,7 @@ from ketaplan.model.clinic import (
     PAPERS,
     REMS_PROGRAMS,
     ClinicConfig,
+    default_alarm_text,
 )
 from ketaplan.parsing import (
     WEEKDAYS,
@@ -39,6 +45,7 @@ from ketaplan.parsing import (
 )
 
 CONFIG_NAME = "ketaplan.toml"
+CONFIG_ENV = "KETAPLAN_CONFIG"
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "hours",
         '"HH:MM-HH:MM" or table',
         '"08:00-18:00"',
-        'opening hours, every open day or by weekday: { mon = "08:00-16:00" }',
+        'opening hours, every open day or by weekday: { mon = "08:00-16:00" } (a weekday '
+        "left out of the table is closed)",
     ),
     ConfigKey("clinic", "chairs", "whole number", "4", "treatment chairs", (1, 500)),
     ConfigKey("clinic", "slot_minutes", "whole number", "15", "length of one start slot", (5, 120)),
@@ -158,6 +166,13 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "what every patient code matches, after upper-casing (docs/reliability.md)",
     ),
     ConfigKey(
+        "clinic",
+        "date_order",
+        '"DMY" or "MDY"',
+        "",
+        "how a roster's dates read (07.12.2026, 12/7/2026); unset: YYYY-MM-DD only",
+    ),
+    ConfigKey(
         "calendar",
         "alarm",
         '"1d", "2h", "30m" or "off"',
@@ -165,7 +180,11 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "the reminder before each clinic session",
     ),
     ConfigKey(
-        "calendar", "alarm_text", "string", f'"{DEFAULT_ALARM_TEXT}"', "what the reminder says"
+        "calendar",
+        "alarm_text",
+        "string",
+        f'"{DEFAULT_ALARM_TEXT}"',
+        "what the reminder says; the default names when it rings (2h: in 2 hours)",
     ),
     ConfigKey(
         "book",
@@ -235,14 +254,51 @@ _SECTIONS = {
 _LIMITS = {f"{k.section}.{k.key}": k.limits for k in CONFIG_KEYS if k.limits}
 
 
-def find_config(explicit: Path | None, cwd: Path) -> Path | None:
-    """`--config` if given (it must exist), else `ketaplan.toml` in the working directory."""
+@dataclass(frozen=True)
+class ConfigChoice:
+    """The config file a command uses, and why that one.
+
+    Attributes:
+        path: the file; None when none was found (built-in defaults).
+        why: how it was found, for `ketaplan info` and messages.
+    """
+
+    path: Path | None
+    why: str
+
+    @property
+    def label(self) -> str:
+        """How messages name it: the file, or the built-in defaults."""
+        return str(self.path) if self.path is not None else "the built-in defaults"
+
+
+def find_config(
+    explicit: Path | None,
+    cwd: Path,
+    *,
+    env: str | None = None,
+    user_dir: Callable[[], Path] | None = None,
+) -> ConfigChoice:
+    """The config in use: `--config` (it must exist), else $KETAPLAN_CONFIG (it must
+    exist), else `ketaplan.toml` in `cwd` or its nearest parent that has one, else the
+    one in the user config folder `user_dir`, else none."""
     if explicit is not None:
         if not explicit.is_file():
             raise UsageError(f"config file {explicit} does not exist")
-        return explicit
-    candidate = cwd / CONFIG_NAME
-    return candidate if candidate.is_file() else None
+        return ConfigChoice(explicit, "given with --config")
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise UsageError(f"config file {path} (from ${CONFIG_ENV}) does not exist")
+        return ConfigChoice(path, f"from ${CONFIG_ENV}")
+    for folder in (cwd, *cwd.resolve().parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            where = "the current folder" if folder == cwd else f"the parent folder {folder}"
+            return ConfigChoice(candidate, f"found in {where}")
+    if user_dir is not None and (user_dir() / CONFIG_NAME).is_file():
+        return ConfigChoice(user_dir() / CONFIG_NAME, "found in the user config folder")
+    return ConfigChoice(None, "no ketaplan.toml found")
 
 
 def load_config(path: Path | None) -> ClinicConfig:
@@ -255,7 +311,7 @@ def load_config(path: Path | None) -> ClinicConfig:
         raise UsageError(f"{path}: {exc}") from None
 
 
-def _from_dict(data: Mapping[str, object], path: Path) -> ClinicConfig:
+def _from_dict(data: Mapping[str, object], path: Path | None) -> ClinicConfig:
     for section, value in data.items():
         if section not in _SECTIONS:
             raise UsageError(f"unknown section [{section}]; known: {', '.join(_SECTIONS)}")
@@ -290,11 +346,21 @@ def _from_dict(data: Mapping[str, object], path: Path) -> ClinicConfig:
             f"patient.fasting_solids_hours ({solids})"
         )
     days = clinic.get("days")
+    hours = _hours(clinic.get("hours"))
     open_weekdays = MON_TO_FRI
     if days is not None:
         if isinstance(days, list) and all(isinstance(d, str) for d in days):
             days = ",".join(days)
         open_weekdays = parse_weekdays(_str(days, "clinic.days"))
+        missing = [WEEKDAYS[d] for d in sorted(open_weekdays - set(hours))]
+        if missing:
+            raise UsageError(
+                f"clinic.days includes {','.join(missing)} but clinic.hours gives no hours "
+                "for it: add its hours or drop it from the days"
+            )
+    elif isinstance(clinic.get("hours"), dict):
+        # Hours for some weekdays only: those are the open days, the others closed.
+        open_weekdays = frozenset(hours)
     closed = clinic.get("closed", [])
     if not isinstance(closed, list):
         raise UsageError("clinic.closed must be a list of dates or DATE..DATE ranges")
@@ -303,6 +369,7 @@ def _from_dict(data: Mapping[str, object], path: Path) -> ClinicConfig:
     zone = clinic.get("timezone")
     if zone is not None:
         parse_zone(_str(zone, "clinic.timezone"))
+    alarm = _alarm(calendar.get("alarm", "1d"))
     return ClinicConfig(
         name=_str(clinic.get("name", base.name), "clinic.name"),
         location=_str(clinic.get("location", base.location), "clinic.location"),
@@ -314,15 +381,18 @@ def _from_dict(data: Mapping[str, object], path: Path) -> ClinicConfig:
         closures=closures,
         holidays=parse_holidays(_str(holidays, "clinic.holidays")) if holidays else None,
         protocol=_str(clinic.get("protocol", base.protocol), "clinic.protocol"),
-        hours=_hours(clinic.get("hours")),
+        hours=hours,
         chairs=_int(clinic.get("chairs", base.chairs), "clinic.chairs"),
         slot_minutes=_int(clinic.get("slot_minutes", base.slot_minutes), "clinic.slot_minutes"),
         starts_per_slot=_int(
             clinic.get("starts_per_slot", base.starts_per_slot), "clinic.starts_per_slot"
         ),
         require_screening=_bool(clinic.get("require_screening", True), "clinic.require_screening"),
-        alarm_minutes=_alarm(calendar.get("alarm", "1d")),
-        alarm_text=_str(calendar.get("alarm_text", base.alarm_text), "calendar.alarm_text"),
+        date_order=_date_order(clinic.get("date_order")),
+        alarm_minutes=alarm,
+        alarm_text=_str(
+            calendar.get("alarm_text", default_alarm_text(alarm)), "calendar.alarm_text"
+        ),
         book=_path(book.get("path"), path),
         screening_valid_days=_int(
             clinic.get("screening_valid_days", base.screening_valid_days),
@@ -369,12 +439,15 @@ def _line(value: object, key: str) -> str:
     return text.strip()
 
 
-def _language(value: object, config_path: Path) -> str:
-    """A catalogue name (`en`), or a clinic's own FILE.toml, relative to the config."""
+def _language(value: object, config_path: Path | None) -> str:
+    """A catalogue name (`en`), or a clinic's own FILE.toml, relative to the config (a
+    book's stored clinic holds it as the config gave it, resolved)."""
     text = _str(value, "clinic.language").strip()
     if text.endswith(".toml"):
         file = Path(text).expanduser()
-        return str(file if file.is_absolute() else config_path.parent / file)
+        if file.is_absolute() or config_path is None:
+            return str(file)
+        return str(config_path.parent / file)
     if not text.isascii() or not text.replace("-", "").isalpha() or not 2 <= len(text) <= 8:
         raise UsageError(f"clinic.language must be a language code like en or de, got {text!r}")
     return text.lower()
@@ -396,6 +469,15 @@ def _int(value: object, key: str) -> int:
     return value
 
 
+def _date_order(value: object) -> str | None:
+    if value is None:
+        return None
+    text = _str(value, "clinic.date_order").strip().upper()
+    if text not in ("DMY", "MDY"):
+        raise UsageError(f'clinic.date_order must be "DMY" or "MDY", got {value!r}')
+    return text
+
+
 def _bool(value: object, key: str) -> bool:
     if not isinstance(value, bool):
         raise UsageError(f"{key} must be true or false, got {value!r}")
@@ -412,8 +494,8 @@ def _alarm(value: object) -> int | None:
     return parse_interval(text, what="calendar.alarm") * 24 * 60
 
 
-def _path(value: object, config_path: Path) -> Path | None:
-    if value is None:
+def _path(value: object, config_path: Path | None) -> Path | None:
+    if value is None or config_path is None:
         return None
     text = _str(value, "book.path")
     if os.name != "nt" and is_windows_path(text):
@@ -445,14 +527,15 @@ def _pattern(value: object) -> str:
 
 
 def _hours(value: object) -> Mapping[int, tuple[time, time]]:
-    """`hours = "08:00-18:00"` for every open day, or a table by weekday."""
-    hours = dict.fromkeys(range(7), DEFAULT_HOURS)
+    """`hours = "08:00-18:00"` for every open day, or a table by weekday (the days it
+    leaves out are closed)."""
     if value is None:
-        return MappingProxyType(hours)
+        return MappingProxyType(dict.fromkeys(range(7), DEFAULT_HOURS))
+    hours: dict[int, tuple[time, time]] = {}
     if isinstance(value, str):
         span = _span(value, "clinic.hours")
         return MappingProxyType(dict.fromkeys(range(7), span))
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or not value:
         raise UsageError('clinic.hours must be "HH:MM-HH:MM" or a table by weekday')
     for key, span_text in value.items():
         if key not in WEEKDAYS:
@@ -470,3 +553,150 @@ def _span(text: str, key: str) -> tuple[time, time]:
     if closes <= opens:
         raise UsageError(f"{key}: closing time {closes:%H:%M} is not after opening {opens:%H:%M}")
     return opens, closes
+
+
+def clinic_settings(config: ClinicConfig) -> dict[str, dict[str, object]]:
+    """The config's settings as the config file's own sections and keys, every key
+    spelled out (defaults included); `book.path` and `book.group` are left out: they
+    are about the book's file, not the clinic."""
+    open_days = sorted(config.open_weekdays)
+    clinic: dict[str, object] = {"name": config.name, "location": config.location}
+    if config.zone is not None:
+        clinic["timezone"] = config.zone
+    clinic["days"] = [WEEKDAYS[d] for d in open_days]
+    clinic["time"] = f"{config.session_time:%H:%M}"
+    clinic["closed"] = [_closure_text(c) for c in config.closures]
+    if config.holidays is not None:
+        country, subdivision = config.holidays
+        clinic["holidays"] = country if subdivision is None else f"{country}-{subdivision}"
+    clinic.update(
+        protocol=config.protocol,
+        hours=_hours_value(config, open_days),
+        chairs=config.chairs,
+        slot_minutes=config.slot_minutes,
+        starts_per_slot=config.starts_per_slot,
+        require_screening=config.require_screening,
+        screening_valid_days=config.screening_valid_days,
+        patient_code=config.patient_code,
+        phone=config.phone,
+        contact=config.contact,
+        language=config.language,
+    )
+    if config.paper is not None:
+        clinic["paper"] = config.paper
+    if config.date_order is not None:
+        clinic["date_order"] = config.date_order
+    calendar: dict[str, object] = {
+        "alarm": _alarm_text(config.alarm_minutes),
+        "alarm_text": config.alarm_text,
+    }
+    systolic, diastolic = config.bp_threshold
+    safety: dict[str, object] = {
+        "bp_threshold": f"{systolic}/{diastolic}",
+        "vitals_every_minutes": config.vitals_every_minutes,
+    }
+    patient: dict[str, object] = {
+        "fasting_solids_hours": config.fasting_solids_hours,
+        "fasting_liquids_hours": config.fasting_liquids_hours,
+        "crisis_line": config.crisis_line,
+    }
+    # Unset: the REMS follows the clinic's zone, which the book stores.
+    rems: dict[str, object] = (
+        {} if config.rems_program is None else {"program": config.rems_program}
+    )
+    settings = {
+        "clinic": clinic,
+        "calendar": calendar,
+        "safety": safety,
+        "patient": patient,
+        "rems": rems,
+    }
+    return {section: values for section, values in settings.items() if values}
+
+
+def settings_json(config: ClinicConfig) -> str:
+    """The settings a book stores: `clinic_settings` as JSON, keys in a stable order."""
+    import json  # not on `plan`'s path, which never stores a clinic
+
+    return json.dumps(clinic_settings(config), ensure_ascii=False, sort_keys=True)
+
+
+def config_from_settings(text: str, where: str) -> ClinicConfig:
+    """The clinic a book stores (see `settings_json`); `where` names the book in errors."""
+    import json  # not on `plan`'s path, which never reads a book
+
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        return _from_dict(data, None)
+    except (ValueError, UsageError) as exc:
+        raise UsageError(f"the clinic stored in {where} cannot be read: {exc}") from None
+
+
+def differing_keys(first: ClinicConfig, second: ClinicConfig) -> list[str]:
+    """The config keys (`clinic.chairs`) whose values differ between two clinics."""
+    a, b = clinic_settings(first), clinic_settings(second)
+    keys: list[str] = []
+    for section in dict.fromkeys([*a, *b]):
+        one, two = a.get(section, {}), b.get(section, {})
+        names = list(dict.fromkeys([*one, *two]))
+        keys += [f"{section}.{k}" for k in names if one.get(k) != two.get(k)]
+    return keys
+
+
+def _hours_value(config: ClinicConfig, open_days: list[int]) -> str | dict[str, str]:
+    """One span when every open day has the same hours, else a table by weekday."""
+    spans = {WEEKDAYS[d]: _span_text(config.hours[d]) for d in open_days}
+    if len(set(spans.values())) == 1:
+        return next(iter(spans.values()))
+    return spans
+
+
+def _closure_text(closure: Closure) -> str:
+    if closure.first == closure.last:
+        return closure.first.isoformat()
+    return f"{closure.first.isoformat()}..{closure.last.isoformat()}"
+
+
+def _span_text(span: tuple[time, time]) -> str:
+    return f"{span[0]:%H:%M}-{span[1]:%H:%M}"
+
+
+def _alarm_text(minutes: int | None) -> str | bool:
+    if minutes is None:
+        return False
+    if minutes % (24 * 60) == 0:
+        return f"{minutes // (24 * 60)}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
+def settings_toml(config: ClinicConfig) -> str:
+    """The clinic's settings as a config file (`clinic_settings`, every key spelled
+    out): what `ketaplan clinic show` prints, ready to edit and `clinic apply`."""
+    lines: list[str] = []
+    for section, values in clinic_settings(config).items():
+        if lines:
+            lines.append("")
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: object) -> str:
+    import json  # for `clinic show` only
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        # A JSON string is a valid TOML basic string.
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML form for {value!r}")

@@ -108,6 +108,16 @@ def read_text(path: Path, what: str, *, encoding: str = "utf-8") -> str:
         raise UsageError(f"cannot read {what} {path}: {reason(exc)}") from None
 
 
+def read_bytes(path: Path, what: str) -> bytes:
+    """The bytes of an input file, or UsageError as `read_text` says."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{what} {path} does not exist") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {reason(exc)}") from None
+
+
 def read_toml(path: Path, what: str) -> dict[str, Any]:
     """The tables of a TOML input file, or UsageError as `read_text` says, or `{what}
     {path} is not valid TOML: where`."""

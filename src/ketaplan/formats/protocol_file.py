@@ -113,9 +113,10 @@ def _phase_from_dict(index: int, raw: object, source: str) -> Phase:
 
 
 def get_protocol(name_or_path: str) -> Protocol:
-    """A built-in protocol by name, or a clinic's own from a TOML file."""
-    if name_or_path in BUILTIN:
-        return BUILTIN[name_or_path]
+    """A built-in protocol by name (any case: IV, iv), or a clinic's own from a TOML
+    file."""
+    if name_or_path.strip().lower() in BUILTIN:
+        return BUILTIN[name_or_path.strip().lower()]
     if name_or_path.endswith(".toml"):
         return load_protocol_file(Path(name_or_path))
     raise UsageError(

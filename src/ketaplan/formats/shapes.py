@@ -6,12 +6,13 @@ Times are ISO 8601 with their UTC offset; dates are YYYY-MM-DD.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from ketaplan.model.clinic import ClinicConfig
-from ketaplan.model.course import Course
+from ketaplan.model.course import Course, SessionFields
+from ketaplan.model.protocol import Protocol
 from ketaplan.model.records import (
     Attendance,
     HistoryEntry,
@@ -27,13 +28,59 @@ if TYPE_CHECKING:
     from ketaplan.safety.screening import ScreeningResult
 
 
-class PlannedSessionJson(TypedDict):
+class SessionJson(TypedDict):
+    """One session, the same keys in `plan`, `book` and `agenda` (`SESSION_KEYS`)."""
+
+    patient: str
     number: int
     phase: str
+    phase_number: int
     start: str
     end: str
-    uid: str
     location: str
+    chair: int | None
+    uid: str
+    status: str
+    note: str | None
+
+
+# A session's keys wherever a session is printed: JSON objects have them in this order,
+# and every CSV has them as columns (after the columns it had before, so none moved).
+SESSION_KEYS: tuple[str, ...] = tuple(SessionJson.__annotations__)
+
+
+def session_json(
+    patient: str,
+    s: SessionFields,
+    *,
+    chair: int | None,
+    status: str,
+    note: str | None,
+) -> SessionJson:
+    """The one shape of a session: planned (`status` "planned", no chair), booked, or as
+    the book holds it."""
+    return {
+        "patient": patient,
+        "number": s.number,
+        "phase": s.phase,
+        "phase_number": s.phase_number,
+        "start": s.start.isoformat(),
+        "end": s.end.isoformat(),
+        "location": s.location,
+        "chair": chair,
+        "uid": s.uid,
+        "status": status,
+        "note": note,
+    }
+
+
+def _csv_value(value: object) -> object:
+    return "" if value is None else value
+
+
+def _csv(first: Sequence[str]) -> tuple[str, ...]:
+    """A CSV header: its own columns first, then every session key it lacks."""
+    return (*first, *(k for k in SESSION_KEYS if k not in first))
 
 
 class PlannedCourseJson(TypedDict):
@@ -42,7 +89,14 @@ class PlannedCourseJson(TypedDict):
     patient: str
     protocol: str
     timezone: str
-    sessions: list[PlannedSessionJson]
+    sessions: list[SessionJson]
+
+
+def _planned(course: Course) -> list[SessionJson]:
+    return [
+        session_json(course.patient, s, chair=None, status="planned", note=s.note)
+        for s in course.sessions
+    ]
 
 
 def planned_course_json(course: Course) -> PlannedCourseJson:
@@ -50,53 +104,35 @@ def planned_course_json(course: Course) -> PlannedCourseJson:
         "patient": course.patient,
         "protocol": course.protocol.name,
         "timezone": course.zone,
-        "sessions": [
-            {
-                "number": s.number,
-                "phase": s.phase,
-                "start": s.start.isoformat(),
-                "end": s.end.isoformat(),
-                "uid": s.uid,
-                "location": s.location,
-            }
-            for s in course.sessions
-        ],
+        "sessions": _planned(course),
     }
 
 
 # `ketaplan plan --format csv`.
-PLANNED_CSV = (
-    "number",
-    "phase",
-    "phase_number",
-    "date",
-    "weekday",
-    "start",
-    "end",
-    "location",
-    "gap_days",
-    "note",
-    "uid",
+PLANNED_CSV = _csv(
+    (
+        "number",
+        "phase",
+        "phase_number",
+        "date",
+        "weekday",
+        "start",
+        "end",
+        "location",
+        "gap_days",
+        "note",
+        "uid",
+    )
 )
 
 
 def planned_csv_rows(course: Course) -> list[tuple[object, ...]]:
-    return [
-        (
-            s.number,
-            s.phase,
-            s.phase_number,
-            s.day.isoformat(),
-            f"{s.start:%a}",
-            s.start.isoformat(),
-            s.end.isoformat(),
-            s.location,
-            "" if s.gap_days is None else s.gap_days,
-            s.note or "",
-            s.uid,
-        )
-        for s in course.sessions
-    ]
+    rows: list[tuple[object, ...]] = []
+    for s, data in zip(course.sessions, _planned(course), strict=True):
+        extra = {"date": s.day.isoformat(), "weekday": f"{s.start:%a}", "gap_days": s.gap_days}
+        row: dict[str, object] = {**data, **extra}
+        rows.append(tuple(_csv_value(row[key]) for key in PLANNED_CSV))
+    return rows
 
 
 class OverrideJson(TypedDict):
@@ -110,25 +146,13 @@ def override_json(override: ScreeningOverride | None) -> OverrideJson | None:
     return {"reason": override.reason, "screening": override.screening}
 
 
-class BookedSessionJson(TypedDict):
-    number: int
-    phase: str
-    start: str
-    end: str
-    location: str
-    chair: int | None
-    uid: str
-    status: str
-    note: str | None
-
-
 class BookedCourseJson(TypedDict):
     patient: str
     protocol: str
     timezone: str
     override: OverrideJson | None
     flags: list[str]
-    sessions: list[BookedSessionJson]
+    sessions: list[SessionJson]
 
 
 class BookedJson(TypedDict):
@@ -152,64 +176,42 @@ def booked_course_json(
         "timezone": course.zone,
         "override": override_json(override),
         "flags": list(flags),
-        "sessions": [
-            {
-                "number": s.number,
-                "phase": s.phase,
-                "start": s.start.isoformat(),
-                "end": s.end.isoformat(),
-                "location": s.location,
-                "chair": chair,
-                "uid": s.uid,
-                "status": "booked",
-                "note": s.note,
-            }
-            for s, chair in zip(course.sessions, chairs, strict=True)
-        ],
+        "sessions": _booked(course, chairs),
     }
 
 
-# `ketaplan book --format csv`.
-BOOKED_CSV = ("patient", "number", "phase", "start", "end", "location", "chair", "uid", "note")
-
-
-def booked_csv_rows(course: Course, chairs: Sequence[int | None]) -> list[tuple[object, ...]]:
+def _booked(course: Course, chairs: Sequence[int | None]) -> list[SessionJson]:
     return [
-        (
-            course.patient,
-            s.number,
-            s.phase,
-            s.start.isoformat(),
-            s.end.isoformat(),
-            s.location,
-            "" if chair is None else chair,
-            s.uid,
-            s.note or "",
-        )
+        session_json(course.patient, s, chair=chair, status="booked", note=s.note)
         for s, chair in zip(course.sessions, chairs, strict=True)
     ]
 
 
-class AgendaSessionJson(TypedDict, total=False):
-    """One session of `ketaplan agenda --format json`; `flags` always (its course's
-    booking flags, and a contraindication screened after booking first); `checklist` and
-    `override` only with --detail."""
+# `ketaplan book --format csv`.
+BOOKED_CSV = _csv(
+    ("patient", "number", "phase", "start", "end", "location", "chair", "uid", "note")
+)
 
-    patient: str
-    number: int
-    phase: str
-    start: str
-    end: str
-    chair: int | None
-    uid: str
-    status: str
+
+def booked_csv_rows(course: Course, chairs: Sequence[int | None]) -> list[tuple[object, ...]]:
+    return [
+        tuple(_csv_value(data[key]) for key in BOOKED_CSV)  # type: ignore[literal-required]
+        for data in _booked(course, chairs)
+    ]
+
+
+class AgendaSessionJson(SessionJson, total=False):
+    """One session of `ketaplan agenda --format json`: the session keys, then `flags`
+    always (its course's booking flags, and a contraindication screened after booking
+    first); `checklist` and `override` only with --detail."""
+
     flags: list[str]
     checklist: dict[str, Any] | None
     override: OverrideJson | None
 
 
-# `ketaplan agenda --format csv`: the same keys as the JSON, without --detail's.
-AGENDA_CSV = ("patient", "number", "phase", "start", "end", "chair", "uid", "status")
+# `ketaplan agenda --format csv`: the session keys, without --detail's.
+AGENDA_CSV = _csv(("patient", "number", "phase", "start", "end", "chair", "uid", "status"))
 
 
 def agenda_session_json(
@@ -222,16 +224,11 @@ def agenda_session_json(
 ) -> AgendaSessionJson:
     """`clinic` and `latest` (the patient's latest screening) give the flags and the
     checklist's settings; without a clinic, the CSV's plain columns only."""
-    data: AgendaSessionJson = {
-        "patient": s.patient,
-        "number": s.number,
-        "phase": s.phase,
-        "start": s.start.isoformat(),
-        "end": s.end.isoformat(),
-        "chair": s.chair,
-        "uid": s.uid,
-        "status": s.status,
-    }
+    # The session's keys; the agenda's own are added below.
+    data = cast(
+        "AgendaSessionJson",
+        session_json(s.patient, s, chair=s.chair, status=s.status, note=s.note),
+    )
     if clinic is None:
         return data
     from ketaplan.safety.gate import session_flags  # the agenda loads the safety code
@@ -248,7 +245,7 @@ def agenda_csv_rows(sessions: Iterable[SessionRecord]) -> list[tuple[object, ...
     rows: list[tuple[object, ...]] = []
     for s in sessions:
         data = agenda_session_json(s)
-        rows.append(tuple(data.get(key) for key in AGENDA_CSV))
+        rows.append(tuple(_csv_value(data.get(key)) for key in AGENDA_CSV))
     return rows
 
 
@@ -288,6 +285,55 @@ def form_json(form: MonitoringForm, *, overdue: bool = False) -> FormJson:
     }
 
 
+FORMS_CSV = ("patient", "session_date", "due", "session_uid", "overdue")
+
+
+def form_csv_rows(
+    forms: Sequence[MonitoringForm], overdue: Collection[str] = ()
+) -> list[tuple[object, ...]]:
+    """`ketaplan rems due --format csv`: the JSON form's keys as columns."""
+    rows: list[tuple[object, ...]] = []
+    for f in forms:
+        data = form_json(f, overdue=f.session_uid in overdue)
+        rows.append((*list(data.values())[:4], "true" if data["overdue"] else "false"))
+    return rows
+
+
+class ProtocolJson(TypedDict):
+    name: str
+    title: str
+    route: str
+    phases: list[dict[str, object]]
+    source: str
+
+
+def protocol_json(protocol: Protocol) -> ProtocolJson:
+    """One protocol of `ketaplan protocols --format json`: its phases by name and count
+    (null for an open-ended phase); `protocols show --format json` has every parameter."""
+    return {
+        "name": protocol.name,
+        "title": protocol.title,
+        "route": protocol.route,
+        "phases": [{"name": ph.name, "sessions": ph.sessions} for ph in protocol.phases],
+        "source": protocol.source,
+    }
+
+
+# `ketaplan protocols --format csv`: phases as `name (count)`, separated by `; `.
+PROTOCOLS_CSV = ("name", "title", "route", "phases", "source")
+
+
+def protocol_csv_row(protocol: Protocol) -> tuple[object, ...]:
+    phases = "; ".join(
+        f"{ph.name} ({ph.sessions if ph.sessions else 'open'})" for ph in protocol.phases
+    )
+    return (protocol.name, protocol.title, protocol.route, phases, protocol.source)
+
+
+# `ketaplan screen --show CODE --format csv`: one row per question.
+SCREENING_CSV = ("patient", "date", "key", "question", "answer")
+
+
 class FindingJson(TypedDict):
     key: str
     name: str
@@ -307,6 +353,23 @@ class ScreeningJson(TypedDict):
     not_asked: list[str]
     answers: dict[str, bool | int]
     note: str
+
+
+def screening_csv_rows(result: ScreeningResult) -> list[tuple[object, ...]]:
+    """`ketaplan screen --format csv`: each answered question; yes/no as true/false."""
+    from ketaplan.safety.screening import QUESTIONS  # loaded already by whoever screened
+
+    text = {q.key: q.text for q in QUESTIONS}
+    return [
+        (result.patient, result.date.isoformat(), key, text.get(key, ""), _answer(value))
+        for key, value in result.screening.answers
+    ]
+
+
+def _answer(value: object) -> object:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def screening_json(result: ScreeningResult) -> ScreeningJson:

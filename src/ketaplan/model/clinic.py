@@ -24,6 +24,19 @@ PAPERS = ("a4", "letter")
 DEFAULT_PATIENT_CODE = r"^[A-Z0-9][A-Z0-9-]{0,39}$"
 
 
+def default_alarm_text(minutes: int | None) -> str:
+    """The reminder's default text, worded for when it rings: `2h` never says tomorrow."""
+    if minutes is None or minutes == 24 * 60:
+        return DEFAULT_ALARM_TEXT
+    if minutes % (24 * 60) == 0:
+        when = f"in {minutes // (24 * 60)} days"
+    elif minutes % 60 == 0:
+        when = "in 1 hour" if minutes == 60 else f"in {minutes // 60} hours"
+    else:
+        when = "in 1 minute" if minutes == 1 else f"in {minutes} minutes"
+    return f"Ketamine appointment {when}: arrange a driver home."
+
+
 @dataclass(frozen=True)
 class ClinicConfig:
     """A clinic's settings.
@@ -42,6 +55,8 @@ class ClinicConfig:
         slot_minutes: length of one start slot.
         starts_per_slot: the most sessions that may start in one slot (nurse load).
         require_screening: booking needs a recorded screening.
+        date_order: how a roster's local dates read: "DMY" (07.12.2026) or "MDY"
+            (12/7/2026); None for ISO dates only.
         alarm_minutes: calendar reminder this many minutes before; None for no reminder.
         alarm_text: the reminder's text.
         book: path of the clinic book; None for the user data directory.
@@ -80,6 +95,7 @@ class ClinicConfig:
     slot_minutes: int = 15
     starts_per_slot: int = 2
     require_screening: bool = True
+    date_order: str | None = None
     alarm_minutes: int | None = DEFAULT_ALARM_MINUTES
     alarm_text: str = DEFAULT_ALARM_TEXT
     book: Path | None = None

@@ -282,3 +282,25 @@ class SessionChange:
     end: datetime
     chair: int | None
     note: str | None
+
+
+@dataclass(frozen=True)
+class ClinicRecord:
+    """The clinic a book is kept for: its settings as the book stores them, and the last
+    change (every change is also kept in the book's history of the clinic).
+
+    Attributes:
+        id: the clinic's id in the book (random, never reused).
+        name: the clinic's name (also in the settings: a column for readers of the file).
+        settings: the clinic's settings as JSON of the config file's own keys.
+        updated: when the settings were last stored (aware).
+        updated_by: who stored them (the operating system's user name).
+        source: where they came from (a config file, or the built-in defaults).
+    """
+
+    id: str
+    name: str
+    settings: str
+    updated: datetime
+    updated_by: str
+    source: str = ""

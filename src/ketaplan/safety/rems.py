@@ -133,7 +133,7 @@ def first_treatment_refusal(
     if enrollment is None:
         return (
             f"{session.patient}'s first esketamine treatment needs the REMS enrollment, and "
-            f"none is recorded; record it with `ketaplan rems enroll {session.patient} "
+            f"none is recorded; record it with `ketaplan rems enroll --patient {session.patient} "
             "--date DATE` first"
         )
     if enrollment > day:
@@ -186,9 +186,16 @@ def forms_due(forms: Iterable[MonitoringForm], week_start: date) -> list[Monitor
     `forms` are those of the sessions that took or will take place (`monitoring_forms`
     of each booked course); the caller leaves out cancelled sessions.
     """
-    week_end = week_start + timedelta(days=WEEK_DAYS)
+    return forms_due_between(forms, week_start, week_start + timedelta(days=WEEK_DAYS - 1))
+
+
+def forms_due_between(
+    forms: Iterable[MonitoringForm], first: date, last: date
+) -> list[MonitoringForm]:
+    """The forms due from `first` to `last` (inclusive), by due date, then patient and
+    session day."""
     return sorted(
-        (f for f in forms if week_start <= f.due < week_end),
+        (f for f in forms if first <= f.due <= last),
         key=lambda f: (f.due, f.patient, f.session_day, f.session_uid),
     )
 
@@ -204,7 +211,7 @@ def require_enrollment(course: Course, enrollment: Enrollment | None) -> None:
         raise RemsError(
             f"esketamine needs REMS enrollment before the first treatment ({first}), and "
             f"none is recorded for patient {patient}; record it with "
-            f"`ketaplan rems enroll {patient} --date DATE`"
+            f"`ketaplan rems enroll --patient {patient} --date DATE`"
         )
     if enrollment.patient != patient:
         raise RemsError(

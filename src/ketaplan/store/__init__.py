@@ -22,6 +22,7 @@ from ketaplan.model.protocol import Location, Route
 from ketaplan.model.records import (
     Attendance,
     ChairUse,
+    ClinicRecord,
     CourseRecord,
     CourseStatus,
     EnrollmentRecord,
@@ -118,6 +119,15 @@ class Book(Protocol):
         an earlier one)."""
         ...
 
+    def clinic(self) -> ClinicRecord | None:
+        """The clinic the book is kept for; None for a book made before books carried
+        their clinic."""
+        ...
+
+    def clinic_history(self) -> list[ClinicRecord]:
+        """Every version of the clinic's settings stored, oldest first."""
+        ...
+
     def writing(self) -> AbstractContextManager[BookWriter]:
         """One write transaction: commits when the block ends, rolls back on any error.
         Two processes never write at once; the second waits for the first."""
@@ -193,6 +203,13 @@ class BookWriter(Protocol):
 
     def record_enrollment(self, enrollment: EnrollmentRecord) -> None:
         """Record a REMS enrollment; earlier records are kept, the last one counts."""
+        ...
+
+    def clinic(self) -> ClinicRecord | None: ...
+
+    def save_clinic(self, clinic: ClinicRecord) -> None:
+        """Store the clinic's settings (new, or replacing its current ones) and add them,
+        with their time, author and source, to the clinic's history."""
         ...
 
 

@@ -42,6 +42,7 @@ from ketaplan.model.protocol import ROUTES, Location, Route
 from ketaplan.model.records import (
     Attendance,
     ChairUse,
+    ClinicRecord,
     CourseRecord,
     CourseStatus,
     EnrollmentRecord,
@@ -237,6 +238,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX rems_forms_session ON rems_forms (session_id, id)",
     ),
+    # 6: the clinic the book is kept for (its settings as JSON of the config file's keys),
+    # and every change of them with its time and author. One row today; the id lets
+    # several clinics share one database later.
+    (
+        """CREATE TABLE clinic (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            settings TEXT NOT NULL CHECK (json_valid(settings)),
+            updated_utc TEXT NOT NULL,
+            updated_by TEXT NOT NULL
+        )""",
+        """CREATE TABLE clinic_changes (
+            id INTEGER PRIMARY KEY,
+            clinic_id TEXT NOT NULL REFERENCES clinic (id),
+            settings TEXT NOT NULL CHECK (json_valid(settings)),
+            source TEXT NOT NULL,
+            changed_utc TEXT NOT NULL,
+            changed_by TEXT NOT NULL
+        )""",
+        "CREATE INDEX clinic_changes_clinic ON clinic_changes (clinic_id, id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -405,6 +427,16 @@ class SqliteBook:
     def enrollment(self, patient: str) -> EnrollmentRecord | None:
         with _damage(self._path):
             return _enrollment(self._db, patient)
+
+    def clinic(self) -> ClinicRecord | None:
+        return _clinic(self._db)
+
+    def clinic_history(self) -> list[ClinicRecord]:
+        rows = self._db.execute(
+            "SELECT h.clinic_id, c.name, h.settings, h.changed_utc, h.changed_by, h.source "
+            "FROM clinic_changes h JOIN clinic c ON c.id = h.clinic_id ORDER BY h.id"
+        )
+        return [_clinic_record(row) for row in rows]
 
     @contextmanager
     def writing(self) -> Iterator[SqliteWriter]:
@@ -661,6 +693,29 @@ class SqliteWriter:
             (form.session_id, form.filed_on.isoformat(), form.by, utc_text(form.recorded)),
         )
 
+    def clinic(self) -> ClinicRecord | None:
+        return _clinic(self._db)
+
+    def save_clinic(self, clinic: ClinicRecord) -> None:
+        self._db.execute(
+            "INSERT INTO clinic (id, name, settings, updated_utc, updated_by) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+            "settings = excluded.settings, updated_utc = excluded.updated_utc, "
+            "updated_by = excluded.updated_by",
+            (clinic.id, clinic.name, clinic.settings, utc_text(clinic.updated), clinic.updated_by),
+        )
+        self._db.execute(
+            "INSERT INTO clinic_changes (clinic_id, settings, source, changed_utc, changed_by) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                clinic.id,
+                clinic.settings,
+                clinic.source,
+                utc_text(clinic.updated),
+                clinic.updated_by,
+            ),
+        )
+
     def _revisions(self, uids: list[str]) -> dict[str, int]:
         """The highest calendar revision of each uid already in the book."""
         found: dict[str, int] = {}
@@ -766,6 +821,27 @@ def _forms_filed(db: sqlite3.Connection, session_ids: Sequence[int]) -> dict[int
     return found
 
 
+def _clinic(db: sqlite3.Connection) -> ClinicRecord | None:
+    row = db.execute(
+        "SELECT c.id, c.name, c.settings, c.updated_utc, c.updated_by, "
+        "(SELECT h.source FROM clinic_changes h WHERE h.clinic_id = c.id ORDER BY h.id DESC "
+        "LIMIT 1) FROM clinic c ORDER BY c.rowid LIMIT 1"
+    ).fetchone()
+    return None if row is None else _clinic_record(row)
+
+
+def _clinic_record(row: tuple[Any, ...]) -> ClinicRecord:
+    clinic_id, name, settings, updated, updated_by, source = row
+    return ClinicRecord(
+        id=clinic_id,
+        name=name,
+        settings=settings,
+        updated=datetime.fromisoformat(updated),
+        updated_by=updated_by,
+        source=source or "",
+    )
+
+
 def _override(reason: str | None, screening: str | None) -> ScreeningOverride | None:
     return None if reason is None else ScreeningOverride(reason, screening or "")
 
@@ -861,7 +937,10 @@ def _check_file(path: Path, *, create: bool) -> None:
         raise BookError(f"cannot use the book {path}: {exc.strerror or exc}") from None
     if info is None:
         if not create:
-            raise BookError(f"there is no clinic book at {path} yet; `ketaplan book` creates it")
+            raise BookError(
+                f"there is no clinic book at {path} yet; `ketaplan init` or the first "
+                "`ketaplan book` creates it"
+            )
         if not folder.is_dir():
             raise BookError(f"cannot create the book {path}: the folder {folder} does not exist")
     elif stat.S_ISDIR(info.st_mode):

@@ -1,0 +1,235 @@
+"""`ketaplan init`, `ketaplan clinic show|apply` and `ketaplan info`: the clinic a book is
+kept for, and which config and book a command uses."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ketaplan import __version__
+from ketaplan.booking.clinic import apply_clinic, with_zone
+from ketaplan.cli.app import app
+from ketaplan.cli.bookfile import BookOpt, book_path, opened_book, who
+from ketaplan.cli.common import (
+    ConfigOpt,
+    check_format,
+    clinic_calendar,
+    found_config,
+    system_zone,
+)
+from ketaplan.cli.render import aligned, plural
+from ketaplan.errors import BookError
+from ketaplan.formats.config_file import (
+    ConfigChoice,
+    clinic_settings,
+    config_from_settings,
+    differing_keys,
+    settings_toml,
+)
+from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.records import ClinicRecord
+
+# Booked sessions up to this far ahead are checked against new settings: all of them.
+_HORIZON = datetime(9000, 1, 1, tzinfo=UTC)
+
+clinic_app = typer.Typer(
+    help="The clinic a book is kept for: show its settings, apply a changed config.\n\n"
+    "Example: ketaplan clinic show",
+    invoke_without_command=True,
+)
+app.add_typer(clinic_app, name="clinic")
+
+
+@app.command()
+def init(config: ConfigOpt = None, book_option: BookOpt = None) -> None:
+    """Make a clinic book, kept for the clinic of the config file.
+
+    The clinic's name, zone, days, hours, closures, holidays, chairs and defaults are
+    stored in the book, and every command that opens the book plans and books with them.
+    The first booking into a new book does the same, and says so.
+
+    Example: ketaplan init --config ketaplan.toml --book clinic.sqlite
+    """
+    with opened_book(book_option, config, create=True) as opened:
+        if opened.record is not None:
+            sys.stderr.write(
+                f"The book {opened.location} is already kept for the clinic "
+                f"{opened.record.name}, with these settings\n"
+            )
+        opened.keep_clinic()
+        clinic = opened.clinic
+    sys.stdout.write(settings_toml(clinic))
+
+
+@clinic_app.callback()
+def clinic(ctx: typer.Context) -> None:
+    """The clinic a book is kept for: show its settings, apply a changed config.
+
+    Example: ketaplan clinic show
+    """
+    if ctx.invoked_subcommand is None:
+        sys.stdout.write(ctx.get_help() + "\n")
+
+
+@clinic_app.command("show")
+def show(
+    book_option: BookOpt = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="toml or json.")] = (
+        "toml"
+    ),
+    history: Annotated[
+        bool, typer.Option("--history", help="Every change of the settings: when, who, from.")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Print the book's clinic as a config file, every key spelled out.
+
+    Edit it and `ketaplan clinic apply` it to change the clinic.
+
+    Example: ketaplan clinic show > ketaplan.toml
+    """
+    check_format(fmt, ("toml", "json"))
+    with opened_book(book_option, config, create=False) as opened:
+        location = opened.location
+        if opened.record is None:
+            raise BookError(
+                f"the book {location} carries no clinic yet; `ketaplan init` stores one"
+            )
+        changes = opened.book.clinic_history() if history else []
+        settings = config_from_settings(opened.record.settings, location)
+    if history:
+        _print_history(changes, fmt)
+        return
+    if fmt == "json":
+        data = {"id": opened.record.id, **clinic_settings(settings)}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    sys.stdout.write(settings_toml(settings))
+
+
+def _print_history(changes: list[ClinicRecord], fmt: str) -> None:
+    if fmt == "json":
+        data = [
+            {
+                "changed_utc": c.updated.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "changed_by": c.updated_by,
+                "source": c.source,
+                "settings": json.loads(c.settings),
+            }
+            for c in changes
+        ]
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    rows = [("Changed (UTC)", "By", "From")] + [
+        (f"{c.updated.astimezone(UTC):%Y-%m-%d %H:%M}", c.updated_by, c.source) for c in changes
+    ]
+    sys.stdout.write("\n".join(aligned(rows)) + "\n")
+
+
+@clinic_app.command("apply")
+def apply(
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="The clinic's config file.", dir_okay=False),
+    ],
+    replan: Annotated[
+        bool,
+        typer.Option(
+            "--replan",
+            help="Re-plan the booked sessions the new settings leave no room for, by the "
+            "protocol's rules.",
+        ),
+    ] = False,
+    book_option: BookOpt = None,
+) -> None:
+    """Change the book's clinic to the settings of a config file.
+
+    Booked sessions from now on that no longer fit (a new closure, fewer chairs, shorter
+    hours) are listed, and nothing changes until they are moved or cancelled.
+
+    Each change is kept in the book with its time and author (`clinic show --history`).
+
+    Example: ketaplan clinic apply ketaplan.toml
+    """
+    with opened_book(book_option, file, create=False, compare=False) as opened:
+        found, config = found_config(file)
+        new = with_zone(config, system_zone())
+        calendar = clinic_calendar(new, None, None, None)
+        change = apply_clinic(opened.book, found, new, calendar, who(), horizon=_HORIZON)
+        location = opened.location
+    if change.misfits:
+        rows = [("Session", "Patient", "Chair", "Why it no longer fits")] + [
+            (
+                f"{m.session.start:%a %Y-%m-%d %H:%M}",
+                m.session.patient,
+                str(m.session.chair),
+                m.reason,
+            )
+            for m in change.misfits
+        ]
+        sys.stdout.write("\n".join(aligned(rows)) + "\n")
+        count = plural(len(change.misfits), "booked session")
+        fit = "fits" if len(change.misfits) == 1 else "fit"
+        later = (
+            "re-planning them (--replan) is not available in this version yet"
+            if replan
+            else "or re-plan them with --replan once this version has it"
+        )
+        raise BookError(
+            f"{count} no longer {fit} {file} ({', '.join(change.keys)}); nothing was changed: "
+            f"move or cancel them first, {later}"
+        )
+    if change.record is None:
+        sys.stderr.write(f"The clinic in {location} already has the settings of {file}\n")
+        return
+    sys.stderr.write(
+        f"Applied {file} to the clinic {change.record.name} in {location}: "
+        f"{', '.join(change.keys)}\n"
+    )
+
+
+@app.command()
+def info(config: ConfigOpt = None, book_option: BookOpt = None) -> None:
+    """Print the version, the config and the book in use and why, and the book's clinic.
+
+    Example: ketaplan info
+    """
+    found, settings = found_config(config)
+    path, why = book_path(book_option, settings)
+    lines = [f"ketaplan {__version__}", f"Config: {found.label} ({found.why})"]
+    lines.append(f"Book: {path} ({why}{'' if path.exists() else '; not created yet'})")
+    lines += _clinic_lines(path, found, with_zone(settings, system_zone()))
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _clinic_lines(path: Path, found: ConfigChoice, config: ClinicConfig) -> list[str]:
+    if not path.exists():
+        return [f"Clinic: {config.name} · {config.zone} (from {found.label}, stored at init)"]
+    from ketaplan.store import open_book  # only when the book exists
+
+    book = open_book(path, create=False)
+    try:
+        record = book.clinic()
+    finally:
+        book.close()
+    if record is None:
+        return [f"Clinic: none stored yet; {config.name} from {found.label} at the first booking"]
+    stored = config_from_settings(record.settings, str(path))
+    lines = [
+        f"Clinic: {record.name} · {stored.zone} · {plural(stored.chairs, 'chair')} · "
+        f"stored {record.updated.astimezone(UTC):%Y-%m-%d %H:%M} UTC by {record.updated_by} "
+        f"from {record.source}"
+    ]
+    if found.path is not None:
+        keys = differing_keys(config, stored)
+        if keys:
+            lines.append(
+                f"Warning: the config disagrees with the book's clinic on {', '.join(keys)}; "
+                f"commands refuse until `ketaplan clinic apply {found.path}`"
+            )
+    return lines
