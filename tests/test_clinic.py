@@ -245,26 +245,25 @@ def test_clinic_apply_lists_the_sessions_that_no_longer_fit_and_changes_nothing(
     result = run(capsys, "clinic", "apply", "new.toml")
     assert result.code == 1
     assert result.out == (
-        "  Session               Patient  Chair  Why it no longer fits\n"
-        "  Mon 2030-01-07 09:00  P-002    2      chair 2, and the clinic has 1\n"
-        "  Wed 2030-01-09 09:00  P-001    1      clinic closed\n"
-        "  Wed 2030-01-09 09:00  P-002    2      clinic closed\n"
-        "  Fri 2030-01-11 09:00  P-002    2      chair 2, and the clinic has 1\n"
-        "  Mon 2030-01-14 09:00  P-002    2      chair 2, and the clinic has 1\n"
-        "  Wed 2030-01-16 09:00  P-002    2      chair 2, and the clinic has 1\n"
-        "  Fri 2030-01-18 09:00  P-002    2      chair 2, and the clinic has 1\n"
-        "  Fri 2030-02-01 09:00  P-002    2      chair 2, and the clinic has 1\n"
+        "  Session               Patient  #  Chair  Why it no longer fits\n"
+        "  Mon 2030-01-07 09:00  P-002    1  2      chair 2, and the clinic has 1\n"
+        "  Wed 2030-01-09 09:00  P-001    2  1      clinic closed\n"
+        "  Wed 2030-01-09 09:00  P-002    2  2      clinic closed\n"
+        "  Fri 2030-01-11 09:00  P-002    3  2      chair 2, and the clinic has 1\n"
+        "  Mon 2030-01-14 09:00  P-002    4  2      chair 2, and the clinic has 1\n"
+        "  Wed 2030-01-16 09:00  P-002    5  2      chair 2, and the clinic has 1\n"
+        "  Fri 2030-01-18 09:00  P-002    6  2      chair 2, and the clinic has 1\n"
+        "  Fri 2030-02-01 09:00  P-002    7  2      chair 2, and the clinic has 1\n"
     )
     assert result.err.splitlines()[-1] == (
         "Error: 8 booked sessions no longer fit new.toml (clinic.closed, clinic.chairs); "
-        "nothing was changed: move or cancel them first, or re-plan them with --replan once "
-        "this version has it"
+        "nothing was changed: move them (`ketaplan move --patient CODE --session N --to "
+        "DATE`) or cancel them first, then apply again"
     )
     replan = run(capsys, "clinic", "apply", "new.toml", "--replan")
     assert replan.code == 1
     assert replan.err.splitlines()[-1].endswith(
-        "move or cancel them first, re-planning them (--replan) is not available in this "
-        "version yet"
+        "then apply again; --replan does not re-place sessions for a clinic change in this version"
     )
     # The book still has its clinic: the old config still agrees with it.
     assert run(capsys, "agenda", "--day", START).code == 0

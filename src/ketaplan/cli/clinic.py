@@ -141,8 +141,8 @@ def apply(
         bool,
         typer.Option(
             "--replan",
-            help="Re-plan the booked sessions the new settings leave no room for, by the "
-            "protocol's rules.",
+            help="Re-plan the booked sessions the new settings leave no room for (not yet "
+            "for a clinic change: refused, with the list).",
         ),
     ] = False,
     book_option: BookOpt = None,
@@ -163,10 +163,11 @@ def apply(
         change = apply_clinic(opened.book, found, new, calendar, who(), horizon=_HORIZON)
         location = opened.location
     if change.misfits:
-        rows = [("Session", "Patient", "Chair", "Why it no longer fits")] + [
+        rows = [("Session", "Patient", "#", "Chair", "Why it no longer fits")] + [
             (
                 f"{m.session.start:%a %Y-%m-%d %H:%M}",
                 m.session.patient,
+                str(m.session.number),
                 str(m.session.chair),
                 m.reason,
             )
@@ -176,13 +177,14 @@ def apply(
         count = plural(len(change.misfits), "booked session")
         fit = "fits" if len(change.misfits) == 1 else "fit"
         later = (
-            "re-planning them (--replan) is not available in this version yet"
+            "; --replan does not re-place sessions for a clinic change in this version"
             if replan
-            else "or re-plan them with --replan once this version has it"
+            else ""
         )
         raise BookError(
             f"{count} no longer {fit} {file} ({', '.join(change.keys)}); nothing was changed: "
-            f"move or cancel them first, {later}"
+            "move them (`ketaplan move --patient CODE --session N --to DATE`) or cancel them "
+            f"first, then apply again{later}"
         )
     if change.record is None:
         sys.stderr.write(f"The clinic in {location} already has the settings of {file}\n")
