@@ -71,7 +71,9 @@ def roster_csv(patients: int, seed: int = 4) -> str:
 
 def clinic_toml(patients: int) -> str:
     """A clinic sized to hold the roster at about 60% of its chair time."""
-    chairs = max(4, round(patients * 24 / 1000))
+    # 32 chairs per 1,000 patients: IV holds its chair 120 minutes (check-in, infusion,
+    # recovery) and esketamine 145 (pre-dose checks, devices, 2 hours of observation).
+    chairs = max(4, round(patients * 32 / 1000))
     return (
         "[clinic]\n"
         'name = "Benchmark clinic"\n'
