@@ -89,23 +89,13 @@ def protocols_show(
     out.print(f"Source: {protocol.source}", markup=False)
     out.print(f"Default maintenance sessions: {protocol.maintenance_sessions}", markup=False)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    cited = [protocol.source]
     for column in ("Phase", "Parameter", "Value", "Source"):
         table.add_column(column, overflow="fold")
-    for phase in protocol.phases:
-        for field in fields(Phase):
-            if field.name in ("name", "sources"):
-                continue
-            value = getattr(phase, field.name)
-            if value in (None, ()) and field.name != "sessions":
-                continue
-            if field.name == "provisional" and not value:
-                continue
-            shown = _show_value(field.name, value)
-            source = phase.source_of(field.name) or OWN_CHOICE
-            cited.append(source)
-            table.add_row(phase.name, field.name, shown, source)
+    rows = _parameter_rows(protocol)
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
+    cited = [protocol.source, *(source for *_, source in rows)]
     for note in protocol.notes:
         out.print(note, markup=False)
     _print_citations(out, *cited, *protocol.notes)
@@ -127,14 +117,18 @@ def _print_citations(out: Any, *texts: str) -> None:
     out.print(grid)
 
 
-def _parameter_rows(protocol: Protocol) -> list[tuple[object, ...]]:
-    rows: list[tuple[object, ...]] = []
+def _parameter_rows(protocol: Protocol) -> list[tuple[str, str, str, str]]:
+    """Phase, parameter, value and source of every parameter a protocol sets, for the
+    table and the CSV alike."""
+    rows: list[tuple[str, str, str, str]] = []
     for phase in protocol.phases:
         for field in fields(Phase):
             if field.name in ("name", "sources"):
                 continue
             value = getattr(phase, field.name)
             if value in (None, ()) and field.name != "sessions":
+                continue
+            if field.name == "provisional" and not value:
                 continue
             source = phase.source_of(field.name) or OWN_CHOICE
             rows.append((phase.name, field.name, _show_value(field.name, value), source))
