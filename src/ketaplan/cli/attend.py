@@ -3,7 +3,6 @@ that the patient came but was not treated (--not-dosed)."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -99,18 +98,18 @@ def attend(
             parse_bounded(phq9, what="--phq9", low=0, high=27) if phq9 is not None else None,
         )
         reason = clean_text(not_dosed, "--not-dosed")
-        with nullcontext(opened.book) as book:  # opened above
-            result = record(
-                book,
-                ctx,
-                code,
-                ref,
-                "not-dosed" if reason else "attended",
-                measured=measured,
-                reason=reason,
-                note=clean_text(note, "--note"),
-                correct=correct,
-                override=clean_text(override, "--override"),
-            )
-            location = book.location
+        book = opened.book
+        result = record(
+            book,
+            ctx,
+            code,
+            ref,
+            "not-dosed" if reason else "attended",
+            measured=measured,
+            reason=reason,
+            note=clean_text(note, "--note"),
+            correct=correct,
+            override=clean_text(override, "--override"),
+        )
+        location = book.location
         print_result(result, location)

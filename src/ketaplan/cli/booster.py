@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -48,7 +47,7 @@ def booster(
         when = parse_date(day, what="--date", today=ctx.today)
         at = parse_time(time_, what="--time") if time_ else None
         why = clean_text(reason, "--reason")
-        with nullcontext(opened.book) as book:  # opened above
-            result = book_booster(book, ctx, code, when, at=at, reason=why)
-            location = book.location
+        book = opened.book
+        result = book_booster(book, ctx, code, when, at=at, reason=why)
+        location = book.location
         print_result(result, location)

@@ -3,7 +3,6 @@ date, or the whole course. Cancelled sessions are kept, never deleted."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -48,9 +47,9 @@ def cancel(
         why = clean_text(reason, "--reason") or ""
         ctx = context(clinic, by, dry_run=dry_run)
         since = parse_date(first, what="--from", today=ctx.today) if first else None
-        with nullcontext(opened.book) as book:  # opened above
-            result = cancel_sessions(
-                book, ctx, code, number=session, since=since, whole=course, reason=why
-            )
-            location = book.location
+        book = opened.book
+        result = cancel_sessions(
+            book, ctx, code, number=session, since=since, whole=course, reason=why
+        )
+        location = book.location
         print_result(result, location)

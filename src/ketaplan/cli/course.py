@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -50,8 +49,8 @@ def course(
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
         today = clock.today_in(clinic_zone(None, clinic))
-        with nullcontext(opened.book) as book:  # opened above
-            view = course_view(book, code, today)
+        book = opened.book
+        view = course_view(book, code, today)
         if fmt == "json":
             sys.stdout.write(json.dumps(view_json(view), indent=2, ensure_ascii=False) + "\n")
             return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -66,8 +65,8 @@ def history(
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
         zone = clinic_zone(None, clinic)
-        with nullcontext(opened.book) as book:  # opened above
-            entries = patient_history(book, code)
+        book = opened.book
+        entries = patient_history(book, code)
         if fmt == "json":
             data: HistoryJson = {
                 "patient": code,

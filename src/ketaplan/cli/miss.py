@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 from ketaplan.booking.lifecycle import record
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, opened_book
@@ -44,15 +42,15 @@ def miss(
         code = check_patient(patient, clinic)
         ctx = context(clinic, by, dry_run=dry_run)
         ref = session_ref(session, day, ctx.today)
-        with nullcontext(opened.book) as book:  # opened above
-            result = record(
-                book,
-                ctx,
-                code,
-                ref,
-                "missed",
-                reason=clean_text(reason, "--reason"),
-                correct=correct,
-            )
-            location = book.location
+        book = opened.book
+        result = record(
+            book,
+            ctx,
+            code,
+            ref,
+            "missed",
+            reason=clean_text(reason, "--reason"),
+            correct=correct,
+        )
+        location = book.location
         print_result(result, location)

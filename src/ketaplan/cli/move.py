@@ -3,7 +3,6 @@ rules and the chairs; the sessions after it are re-planned from it."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -61,7 +60,7 @@ def move(
         day = parse_date(to, what="--to", today=ctx.today)
         at = parse_time(time_, what="--time") if time_ else None
         reason = clean_text(override, "--override")
-        with nullcontext(opened.book) as book:  # opened above
-            result = move_session(book, ctx, code, session, day, at=at, override=reason)
-            location = book.location
+        book = opened.book
+        result = move_session(book, ctx, code, session, day, at=at, override=reason)
+        location = book.location
         print_result(result, location)

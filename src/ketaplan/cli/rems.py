@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import nullcontext
 from datetime import date
 from typing import Annotated
 
@@ -204,8 +203,8 @@ def filed(
     with opened_book(book_option, config, create=False) as opened:
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
-        with nullcontext(opened.book) as book:  # opened above
-            result = file_form(book, context(clinic, by), code, session)
+        book = opened.book
+        result = file_form(book, context(clinic, by), code, session)
         sys.stdout.write(result.headline + "\n")
 
 

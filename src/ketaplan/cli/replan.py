@@ -3,7 +3,6 @@ esketamine label's previous frequency after a missed maintenance session."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -72,7 +71,7 @@ def replan(
         if first is not None and modes[0] != "restart":
             raise UsageError("--from is for --restart")
         restart_on = parse_date(first, what="--from", today=ctx.today) if first else None
-        with nullcontext(opened.book) as book:  # opened above
-            result = replan_course(book, ctx, code, modes[0], reason=why, restart_on=restart_on)
-            location = book.location
+        book = opened.book
+        result = replan_course(book, ctx, code, modes[0], reason=why, restart_on=restart_on)
+        location = book.location
         print_result(result, location)
