@@ -185,6 +185,7 @@ def test_init_stores_the_clinic_and_prints_it_as_a_config(
         "Created a new clinic book at new.sqlite\n"
         "Book: new.sqlite · clinic Lakeside\n"
         "Stored the clinic Lakeside in the book new.sqlite (settings from clinic.toml)\n"
+        "Esketamine REMS: off (not a US time zone; [rems] program can turn it on)\n"
     )
     assert result.out == (
         "[clinic]\n"
@@ -227,6 +228,7 @@ def test_init_stores_the_clinic_and_prints_it_as_a_config(
     assert again.err == (
         "Book: new.sqlite · clinic Lakeside\n"
         "The book new.sqlite is already kept for the clinic Lakeside, with these settings\n"
+        "Esketamine REMS: off (not a US time zone; [rems] program can turn it on)\n"
     )
     shown = run(capsys, "clinic", "show", "--book", "new.sqlite")
     assert (shown.code, shown.out) == (0, result.out)

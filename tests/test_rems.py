@@ -22,6 +22,7 @@ from ketaplan.safety.rems import (
     form_due_date,
     forms_due,
     monitoring_forms,
+    rems_setting,
     require_enrollment,
 )
 
@@ -168,3 +169,26 @@ def test_another_patients_enrollment_does_not_count() -> None:
 
 def test_other_routes_need_no_enrollment() -> None:
     require_enrollment(plan_course(CourseRequest("P-001", IV, date(2026, 12, 7))), None)
+
+
+@pytest.mark.parametrize(
+    ("program", "zone", "line"),
+    [
+        (
+            None,
+            "America/New_York",
+            "Esketamine REMS: on (a US time zone; [rems] program can turn it off)",
+        ),
+        (
+            None,
+            "Europe/Berlin",
+            "Esketamine REMS: off (not a US time zone; [rems] program can turn it on)",
+        ),
+        ("none", "America/Chicago", 'Esketamine REMS: off ([rems] program = "none")'),
+        ("us-spravato", "Europe/Berlin", 'Esketamine REMS: on ([rems] program = "us-spravato")'),
+    ],
+)
+def test_init_states_whether_the_rems_applies_and_why(
+    program: str | None, zone: str, line: str
+) -> None:
+    assert rems_setting(program, zone) == line

@@ -19,6 +19,7 @@ from ketaplan.cli.common import (
     ConfigOpt,
     check_format,
     clinic_calendar,
+    clinic_zone,
     found_config,
     system_zone,
 )
@@ -33,6 +34,7 @@ from ketaplan.formats.config_file import (
 )
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.records import ClinicRecord
+from ketaplan.safety.rems import rems_setting
 
 # Booked sessions up to this far ahead are checked against new settings: all of them.
 _HORIZON = datetime(9000, 1, 1, tzinfo=UTC)
@@ -63,6 +65,7 @@ def init(config: ConfigOpt = None, book_option: BookOpt = None) -> None:
             )
         opened.keep_clinic()
         clinic = opened.clinic
+    sys.stderr.write(rems_setting(clinic.rems_program, clinic_zone(None, clinic)) + "\n")
     sys.stdout.write(settings_toml(clinic))
 
 

@@ -98,6 +98,17 @@ def rems_applies(program: str | None, zone: str) -> bool:
     return zone in US_ZONES or zone.startswith("US/")
 
 
+def rems_setting(program: str | None, zone: str) -> str:
+    """One line saying whether the esketamine REMS (enrollment before the first
+    treatment, monitoring forms) applies to the clinic, and why: what `init` states."""
+    state = "on" if rems_applies(program, zone) else "off"
+    if program is not None:
+        return f'Esketamine REMS: {state} ([rems] program = "{program}")'
+    if state == "on":
+        return "Esketamine REMS: on (a US time zone; [rems] program can turn it off)"
+    return "Esketamine REMS: off (not a US time zone; [rems] program can turn it on)"
+
+
 ENROLLMENT_MISSING = "REMS enrollment not recorded: needed before the first treatment"
 
 
