@@ -580,6 +580,15 @@ def test_a_contraindication_screened_after_booking_flags_the_agenda(
         f"      ! screening of {today} after booking: contraindicated: history of "
         "intracerebral haemorrhage"
     ]
+    flag = (
+        f"screening of {today} after booking: contraindicated: history of intracerebral haemorrhage"
+    )
+    # `course` shows it under every session still to come, as the agenda does.
+    shown = run(capsys, "course", "--patient", "P-001")
+    assert shown.out.count("      ! screening of ") == 7
+    assert shown.out.splitlines()[5] == f"      ! {flag}"  # at the tests' 100 columns
+    data = json.loads(run(capsys, "course", "--patient", "P-001", "--format", "json").out)
+    assert [s["flags"] for s in data["sessions"]] == [[flag]] * 7
     out = run(capsys, "export", "--staff", "--ics", "-", "--from", START, "--to", START).out
     description = str(Calendar.from_ical(out.encode()).walk("VEVENT")[0]["DESCRIPTION"])
     # The calendar says to look; the health fact itself stays in the book.

@@ -11,6 +11,7 @@ from typing import Literal
 from ketaplan.errors import BookError
 from ketaplan.model.records import Attendance, CourseRecord, HistoryEntry, SessionRecord
 from ketaplan.planning.reviews import is_review_point
+from ketaplan.safety.gate import session_flags
 from ketaplan.safety.rems import FORM_DUE_DAYS
 from ketaplan.store import Book
 
@@ -29,6 +30,8 @@ class SessionView:
         review: a review point (see `ketaplan.planning.reviews`).
         form: the REMS form of an attended esketamine session; None when none is owed.
         form_due: the day that form is due.
+        flags: what the clinician should see first: a contraindication in a screening
+            stored after booking, the course's booking flags (`safety.gate.session_flags`).
     """
 
     row: SessionRecord
@@ -36,6 +39,7 @@ class SessionView:
     review: bool
     form: FormState | None
     form_due: date | None
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,9 @@ def course_view(book: Book, patient: str, today: date) -> CourseView:
     esketamine = any(r.route == "esketamine" for r in rows)
     attended = [r.id for r in rows if r.status == "attended"] if esketamine else []
     filed = book.forms_filed(attended)
+    screening = book.latest_screening(patient)
+    enrollment = book.enrollment(patient)
+    enrolled_on = None if enrollment is None else enrollment.enrolled_on
     views: list[SessionView] = []
     for row in rows:
         form: FormState | None = None
@@ -68,7 +75,8 @@ def course_view(book: Book, patient: str, today: date) -> CourseView:
         review = row.status in ("booked", "attended") and is_review_point(
             row.route, row.phase, row.phase_number, row.phase_total
         )
-        views.append(SessionView(row, latest.get(row.id), review, form, due))
+        flags = session_flags(row, screening, enrolled_on)
+        views.append(SessionView(row, latest.get(row.id), review, form, due, flags))
     upcoming = [r for r in rows if r.status == "booked" and r.start.date() >= today]
     return CourseView(
         course,

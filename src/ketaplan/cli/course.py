@@ -23,7 +23,7 @@ from ketaplan.cli.common import (
     clinic_zone,
 )
 from ketaplan.cli.history import history_lines
-from ketaplan.cli.render import aligned
+from ketaplan.cli.render import aligned, wrapped
 from ketaplan.formats.shapes import CourseJson, course_session_json, history_entry_json
 
 COURSE_FORMATS = ("table", "json")
@@ -71,7 +71,9 @@ def view_json(view: CourseView) -> CourseJson:
         if nxt is None
         else {"number": nxt.number, "start": nxt.start.isoformat()},
         "sessions": [
-            course_session_json(s.row, s.record, review=s.review, form=s.form, form_due=s.form_due)
+            course_session_json(
+                s.row, s.record, review=s.review, form=s.form, form_due=s.form_due, flags=s.flags
+            )
             for s in view.sessions
         ],
         "phq9": [{"date": d, "score": score} for d, score in _phq9(view)],
@@ -135,10 +137,13 @@ def view_lines(view: CourseView) -> list[str]:
         unders.append(_under(s))
     table = aligned(rows)
     lines += ["", table[0]]
-    for line, under in zip(table[1:], unders, strict=True):
+    for line, under, s in zip(table[1:], unders, view.sessions, strict=True):
         lines.append(line)
         if under:
             lines.append(f"        {under}")
+        # As in the agenda: a flag the clinician should see first, wrapped at words.
+        for flag in s.flags:
+            lines += wrapped(f"! {flag}", "      ")
     scores = _phq9(view)
     if scores:
         lines += ["", "PHQ-9 (0-27):"]

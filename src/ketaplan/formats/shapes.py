@@ -501,6 +501,7 @@ class CourseSessionJson(TypedDict):
     review: bool
     record: RecordJson | None
     rems_form: FormStateJson | None
+    flags: list[str]
 
 
 def course_session_json(
@@ -510,6 +511,7 @@ def course_session_json(
     review: bool,
     form: str | None,
     form_due: date | None,
+    flags: Sequence[str] = (),
 ) -> CourseSessionJson:
     return {
         "number": s.number,
@@ -527,6 +529,7 @@ def course_session_json(
         "rems_form": None
         if form is None or form_due is None
         else {"state": form, "due": form_due.isoformat()},
+        "flags": list(flags),
     }
 
 
