@@ -37,6 +37,8 @@ function read(path) {
     location: text(vevent, "location"),
     transparency: text(vevent, "transp"),
     status: text(vevent, "status"),
+    class: text(vevent, "class"),
+    last_modified: when(vevent.getFirstProperty("last-modified")),
     categories: vevent.getAllProperties("categories").flatMap((p) => p.getValues().map(String)),
     alarms: vevent.getAllSubcomponents("valarm").map((valarm) => ({
       action: text(valarm, "action"),
@@ -50,6 +52,9 @@ function read(path) {
     method: text(calendar, "method"),
     name: text(calendar, "name"),
     x_wr_calname: text(calendar, "x-wr-calname"),
+    x_wr_timezone: text(calendar, "x-wr-timezone"),
+    refresh_interval: text(calendar, "refresh-interval"),
+    x_published_ttl: text(calendar, "x-published-ttl"),
     components: calendar.getAllSubcomponents().map((c) => c.name),
     events,
   };

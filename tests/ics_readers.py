@@ -66,6 +66,8 @@ def read_vobject(data: bytes) -> Reading:
                 "location": _value(props.get("LOCATION")),
                 "transparency": _value(props.get("TRANSP")),
                 "status": _value(props.get("STATUS")),
+                "class": _value(props.get("CLASS")),
+                "last_modified": _when(props.get("LAST-MODIFIED")),
                 "categories": [
                     c for line in vevent.contents.get("categories", []) for c in line.value
                 ],
@@ -78,6 +80,9 @@ def read_vobject(data: bytes) -> Reading:
         "method": header["method"],
         "name": header["name"],
         "x_wr_calname": header["x-wr-calname"],
+        "x_wr_timezone": header.get("x-wr-timezone"),
+        "refresh_interval": header.get("refresh-interval"),
+        "x_published_ttl": header.get("x-published-ttl"),
         "components": [c.name.lower() for c in calendar.components()],
         "events": events,
     }
@@ -85,6 +90,10 @@ def read_vobject(data: bytes) -> Reading:
 
 def _value(line: Any) -> Any:
     return None if line is None else line.value
+
+
+def _when(line: Any) -> str | None:
+    return None if line is None else when(line.value)
 
 
 def read_icalendar(data: bytes) -> Reading:
@@ -117,6 +126,10 @@ def read_icalendar(data: bytes) -> Reading:
                 "location": _text(vevent.get("LOCATION")),
                 "transparency": _text(vevent.get("TRANSP")),
                 "status": _text(vevent.get("STATUS")),
+                "class": _text(vevent.get("CLASS")),
+                "last_modified": (
+                    when(vevent.decoded("LAST-MODIFIED")) if "LAST-MODIFIED" in vevent else None
+                ),
                 "categories": [str(c) for c in categories.cats] if categories else [],
                 "alarms": alarms,
             }
@@ -129,6 +142,9 @@ def read_icalendar(data: bytes) -> Reading:
         # types NAME as TEXT, so unescape them with icalendar's own RFC 5545 unescaper.
         "name": unescape_backslash(str(calendar["NAME"])),
         "x_wr_calname": unescape_backslash(str(calendar["X-WR-CALNAME"])),
+        "x_wr_timezone": _text(calendar.get("X-WR-TIMEZONE")),
+        "refresh_interval": _raw(calendar.get("REFRESH-INTERVAL")),
+        "x_published_ttl": _raw(calendar.get("X-PUBLISHED-TTL")),
         "components": [str(c.name).lower() for c in calendar.subcomponents],
         "events": events,
     }
@@ -136,6 +152,12 @@ def read_icalendar(data: bytes) -> Reading:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _raw(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.to_ical().decode() if hasattr(value, "to_ical") else str(value)
 
 
 def read_icaljs(paths: Sequence[Path]) -> list[Reading]:

@@ -23,6 +23,7 @@ from ketaplan.safety.screening import (
 )
 from tests.clirun import Result, run
 from tests.ics_readers import read_agreed
+from tests.uids import book_uid
 
 # A long screening validity: these tests book far ahead so that "in the past" never
 # applies; test_screening_validity_* use the default of 90 days.
@@ -344,6 +345,17 @@ def test_an_enrolled_patient_books_esketamine(
 # --- markers and checklists in calendars -----------------------------------------------
 
 
+def marker_uids(tmp_path: Path) -> dict[str, str]:
+    """Each session's staff event UID, and its REMS marker's UID."""
+    db = sqlite3.connect(tmp_path / "book.sqlite")
+    try:
+        keys = [key for (key,) in db.execute("SELECT uid FROM sessions")]
+    finally:
+        db.close()
+    book = tmp_path / "book.sqlite"
+    return {book_uid(book, "team", key): book_uid(book, "rems", key) for key in keys}
+
+
 def book_esketamine(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, start: str, at: str = "09:00"
 ) -> None:
@@ -377,13 +389,14 @@ def test_rems_markers_fall_exactly_7_days_after_each_esketamine_session(
     data = (tmp_path / "staff.ics").read_bytes()
     (reading,) = read_agreed(data)  # three independent readers agree on the file
     events = Calendar.from_ical(data).walk("VEVENT")
-    sessions = [e for e in events if not str(e["UID"]).startswith("rems-")]
+    sessions = [e for e in events if str(e["UID"]).startswith("team-")]
     markers = {str(e["UID"]): e for e in events if str(e["UID"]).startswith("rems-")}
     assert (len(sessions), len(markers)) == (16, 16)
     where = ZoneInfo(zone)
+    marker_of = marker_uids(tmp_path)
     for session in sessions:
         local_day = session.decoded("DTSTART").astimezone(where).date()
-        marker = markers[f"rems-{session['UID']}"]
+        marker = markers[marker_of[str(session["UID"])]]
         assert marker.decoded("DTSTART") == local_day + timedelta(days=7)
         assert type(marker.decoded("DTSTART")) is date  # all day
         assert marker.decoded("DTEND") == local_day + timedelta(days=8)
@@ -400,7 +413,26 @@ def test_a_cancelled_sessions_marker_is_cancelled_with_it(
         capsys, "book", "--patient", "P-001", "--protocol", "iv", "--start", "2030-01-08",
         "--time", "13:00", "--maintenance-sessions", "1", "--replace", "--yes",
     )  # fmt: skip
-    assert result.code == 0, result.message
+    assert result.code == 0, result.err
+    # Markers by due date: the forms of the sessions of 7 and 10 January are due on the
+    # 14th and 17th, so a window of those days holds their markers.
+    out = run(
+        capsys, "export", "--staff", "--ics", "-", "--from", "2030-01-14", "--to", "2030-01-17"
+    )
+    events = {str(e["UID"]): e for e in Calendar.from_ical(out.out.encode()).walk("VEVENT")}
+    statuses = sorted(
+        (str(e["SUMMARY"]).split(" · ")[0], str(e["STATUS"]), e.decoded("SEQUENCE"))
+        for e in events.values()
+        if str(e["UID"]).startswith("rems-")
+    )
+    assert statuses == [
+        ("Cancelled: REMS monitoring form due", "CANCELLED", 1),
+        ("Cancelled: REMS monitoring form due", "CANCELLED", 1),
+    ]
+    assert [e.decoded("DTSTART") for e in events.values() if str(e["UID"]).startswith("rems-")] == [
+        date(2030, 1, 14),
+        date(2030, 1, 17),
+    ]
     out = run(capsys, "export", "--staff", "--ics", "-", "--from", START, "--to", "2030-01-10")
     events = {str(e["UID"]): e for e in Calendar.from_ical(out.out.encode()).walk("VEVENT")}
     statuses = sorted(
@@ -408,16 +440,13 @@ def test_a_cancelled_sessions_marker_is_cancelled_with_it(
         for e in events.values()
     )
     assert statuses == [
-        ("Esketamine nasal spray 1/8", "CANCELLED", 1),
-        ("Esketamine nasal spray 2/8", "CANCELLED", 1),
+        ("Cancelled: Esketamine nasal spray 1/8", "CANCELLED", 1),
+        ("Cancelled: Esketamine nasal spray 2/8", "CANCELLED", 1),
         ("IV ketamine 1/6", "CONFIRMED", 0),
         ("IV ketamine 2/6", "CONFIRMED", 0),
-        ("REMS monitoring form due", "CANCELLED", 1),
-        ("REMS monitoring form due", "CANCELLED", 1),
     ]
-    for uid, event in events.items():
-        if uid.startswith("rems-"):
-            assert events[uid.removeprefix("rems-")]["STATUS"] == "CANCELLED"
+    for event in events.values():
+        if str(event["STATUS"]) == "CANCELLED":
             assert str(event["TRANSP"]) == "TRANSPARENT"
 
 
@@ -428,7 +457,7 @@ def test_staff_events_carry_the_routes_checklist(
     out = run(capsys, "export", "--staff", "--ics", "-", "--from", START, "--to", START).out
     session = next(
         e for e in Calendar.from_ical(out.encode()).walk("VEVENT")
-        if not str(e["UID"]).startswith("rems-")
+        if str(e["UID"]).startswith("team-")
     )  # fmt: skip
     description = str(session["DESCRIPTION"])
     assert description.startswith("Patient P-001, chair 1, 09:00-11:25 in the chair; ")
@@ -467,7 +496,7 @@ def test_patient_calendars_never_carry_the_staff_checklist(
             text = event["description"] or ""
             for staff_only in ("Staff checklist", "Watch (", "Discharge:", "REMS"):
                 assert staff_only not in text
-            assert not event["uid"].startswith("rems-")
+            assert not event["uid"].startswith(("rems-", "team-"))
         clinic = next(e for e in events if e["categories"] == ["Appointment"])
         assert "Arrange for someone to drive you home." in clinic["description"]
 

@@ -68,7 +68,11 @@ def test_the_stored_settings_round_trip_through_the_config_reader(tmp_path: Path
     assert clinic_settings(back) == clinic_settings(config)
     assert differing_keys(config, back) == []
     assert clinic_settings(back)["clinic"]["days"] == ["mon", "tue", "wed", "thu", "fri", "sat"]
-    assert clinic_settings(back)["calendar"] == {"alarm": "2h", "alarm_text": "See you soon"}
+    assert clinic_settings(back)["calendar"] == {
+        "alarm": "2h",
+        "alarm_text": "See you soon",
+        "private": False,
+    }
 
 
 def test_hours_for_some_weekdays_leave_the_others_closed(tmp_path: Path) -> None:
@@ -211,6 +215,7 @@ def test_init_stores_the_clinic_and_prints_it_as_a_config(
         "[calendar]\n"
         'alarm = "1d"\n'
         'alarm_text = "Ketamine appointment tomorrow: arrange a driver home."\n'
+        "private = false\n"
         "\n"
         "[safety]\n"
         'bp_threshold = "140/90"\n'
@@ -220,6 +225,10 @@ def test_init_stores_the_clinic_and_prints_it_as_a_config(
         "fasting_solids_hours = 6\n"
         "fasting_liquids_hours = 2\n"
         'crisis_line = ""\n'
+        "\n"
+        "[feeds]\n"
+        "patient = false\n"
+        'url = "http://127.0.0.1:8642"\n'
     )
     # What it prints is a config file that agrees with the book.
     write(tmp_path / "printed.toml", result.out)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from ketaplan import __version__
 from ketaplan.errors import UsageError
-from ketaplan.formats.calendars import course_calendar, course_events
+from ketaplan.formats.calendars import PREVIEW_SCOPE, course_calendar, course_events, event_uid
 from ketaplan.formats.ics import CalendarEvent, calendar_bytes, stamp_from_epoch
 from ketaplan.model.calendar import ClinicCalendar
 from ketaplan.model.clinic import ClinicConfig
@@ -101,7 +101,7 @@ def expected(course: Course, clinic: ClinicConfig, stamp: datetime = STAMP) -> R
             )
         events.append(
             {
-                "uid": s.uid,
+                "uid": event_uid(PREVIEW_SCOPE, "plan", s.uid),
                 "summary": f"{title} {s.phase_number}/{s.phase_total} · {s.phase} · "
                 f"{course.patient}",
                 "start": when(s.start),
@@ -113,6 +113,8 @@ def expected(course: Course, clinic: ClinicConfig, stamp: datetime = STAMP) -> R
                 "location": None if home else clinic.location or clinic.name,
                 "transparency": "TRANSPARENT" if home else "OPAQUE",
                 "status": None,
+                "class": None,
+                "last_modified": None,
                 "categories": ["Home dose" if home else "Appointment"],
                 "alarms": alarms,
             }
@@ -124,6 +126,9 @@ def expected(course: Course, clinic: ClinicConfig, stamp: datetime = STAMP) -> R
         "method": "PUBLISH",
         "name": name,
         "x_wr_calname": name,
+        "x_wr_timezone": course.zone,
+        "refresh_interval": None,
+        "x_published_ttl": None,
         "components": ["vevent"] * len(course.sessions),
         "events": events,
     }
@@ -224,7 +229,8 @@ def test_a_nonexistent_time_is_written_as_the_instant_the_plan_moved_it_to(tmp_p
     path = export(tmp_path, "c.ics", course_calendar(course, CLINIC, stamp=STAMP))
     for readings in read_all([path]):
         for reader, reading in readings.items():
-            event = next(e for e in reading["events"] if e["uid"] == moved.uid)
+            uid = event_uid(PREVIEW_SCOPE, "plan", moved.uid)
+            event = next(e for e in reading["events"] if e["uid"] == uid)
             # 03:30 CEST, the first instant after the jump, is 01:30 UTC.
             assert event["start"] == "2026-03-29T01:30:00Z", reader
 

@@ -212,8 +212,13 @@ def test_codes_stored_before_their_one_spelling_are_given_it(
         db.execute("UPDATE courses SET patient = lower(patient) WHERE patient <> 'P-004'")
         # Two active courses, p-003 and P-003, as an old ketaplan would have allowed.
         db.execute("UPDATE courses SET patient = 'P-003' WHERE patient = 'P-004'")
-        # Back to book version 3: migration 5 (a course's life) undone, then 4.
-        for table in ("session_records", "history", "rems_forms"):
+        # Back to book version 3: migration 6 (calendars, feeds) undone, then 5 (a
+        # course's life), then 4.
+        for trigger in ("sessions_booked", "sessions_revision"):
+            db.execute(f"DROP TRIGGER {trigger}")
+        db.execute("DROP INDEX sessions_uid_sequence")
+        db.execute("ALTER TABLE sessions DROP COLUMN modified_utc")
+        for table in ("book_info", "feeds", "session_records", "history", "rems_forms"):
             db.execute(f"DROP TABLE {table}")
         for column in ("status", "induction", "induction_since"):
             db.execute(f"ALTER TABLE courses DROP COLUMN {column}")

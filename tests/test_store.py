@@ -3,7 +3,10 @@ losing a session."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -200,6 +203,10 @@ def test_a_version_1_book_upgrades_without_losing_anything(
     assert (row.patient, row.uid, row.start, row.route, row.override) == (
         "P-001", "u1@ketaplan", datetime(2026, 12, 7, 9, 0, tzinfo=BERLIN), "esketamine", None,
     )  # fmt: skip
+    # Migration 3: the old book gets a clinic id of its own, and its sessions the time
+    # their course was booked as their last change.
+    assert re.fullmatch("[0-9a-f]{32}", book.state().clinic_id)
+    assert row.modified == NOW
     record = book.active_course("P-001")
     assert record is not None
     assert record.override is None
@@ -381,3 +388,105 @@ def test_a_version_2_book_gains_the_lifecycle_without_losing_a_row(
         ("active",),
     ]
     db.close()
+
+
+def test_every_book_has_its_own_clinic_id_and_keeps_it(tmp_path: Path) -> None:
+    first, second = open_book(tmp_path / "a.sqlite"), open_book(tmp_path / "b.sqlite")
+    ids = first.state().clinic_id, second.state().clinic_id
+    first.close()
+    second.close()
+    assert ids[0] != ids[1]
+    again = open_book(tmp_path / "a.sqlite")
+    assert again.state().clinic_id == ids[0]
+    again.close()
+
+
+def test_every_write_transaction_counts_a_change(tmp_path: Path) -> None:
+    book = open_book(tmp_path / "b.sqlite")
+    before = book.state().changes
+    with book.writing() as tx:
+        record = tx.add_course(course(), [session(1, 7)])
+    with book.writing() as tx:
+        tx.cancel_course(record.id, NOW)
+    with pytest.raises(RuntimeError), book.writing():
+        raise RuntimeError("rolled back: not a change")
+    assert book.state().changes == before + 2
+    book.close()
+
+
+def test_a_new_time_or_chair_or_a_cancellation_raises_a_sessions_revision(
+    tmp_path: Path,
+) -> None:
+    """Whatever code changes a session (a move written by another module included), a
+    new time or chair, or a cancellation, raises its SEQUENCE (RFC 5545 3.8.7.4); what
+    happened at it (attended) does not. Each sets its modified time."""
+    book = open_book(tmp_path / "b.sqlite")
+    with book.writing() as tx:
+        record = tx.add_course(course(), [session(1, 7), session(2, 9), session(3, 11)])
+    before = {row.number: row.modified for row in book.course_sessions(record.id)}
+    assert all(before.values())
+    db = sqlite3.connect(tmp_path / "b.sqlite")
+    db.execute("UPDATE sessions SET modified_utc = '2026-12-01T08:00:00Z'")
+    db.execute("UPDATE sessions SET start_utc = '2026-12-07T09:00:00Z' WHERE number = 1")
+    db.execute("UPDATE sessions SET chair = 2 WHERE number = 1")
+    db.execute("UPDATE sessions SET status = 'attended' WHERE number = 2")
+    db.execute("UPDATE sessions SET status = 'cancelled' WHERE number = 3")
+    db.execute("UPDATE sessions SET note = 'a note only' WHERE number = 3")
+    db.commit()
+    db.close()
+    first, second, third = book.course_sessions(record.id)
+    assert (first.sequence, second.sequence, third.sequence) == (2, 0, 1)
+    assert {first.modified, second.modified, third.modified} != {NOW}
+    assert NOW not in (first.modified, second.modified, third.modified)
+    book.close()
+
+
+def test_a_feed_token_is_kept_as_its_hash_and_found_by_it(tmp_path: Path) -> None:
+    book = open_book(tmp_path / "b.sqlite")
+    token = "k" * 43
+    with book.writing() as tx:
+        made = tx.add_feed(token, "patient", "P-001", NOW, NOW + timedelta(days=30))
+    assert book.feed_for_token(token) == made
+    assert book.feed_for_token("j" * 43) is None
+    assert made.state(NOW) == "active"
+    assert made.state(NOW + timedelta(days=30)) == "expired"
+    with book.writing() as tx:
+        revoked = tx.revoke_feed(made.id, NOW + timedelta(days=1))
+        again = tx.revoke_feed(made.id, NOW + timedelta(days=2))
+    assert revoked == again
+    assert revoked is not None
+    assert revoked.state(NOW + timedelta(days=1)) == "revoked"
+    book.close()
+    assert token.encode() not in (tmp_path / "b.sqlite").read_bytes()
+
+
+def test_a_long_lived_reader_sees_every_later_write_while_the_process_opens_more(
+    tmp_path: Path,
+) -> None:
+    """The feed server keeps one connection per thread for hours, opening more as it
+    starts threads, while coordinators write from their own processes. Opening another
+    connection must not take away the reader's locks (closing any descriptor of the
+    file would), or the writer's process, thinking itself the last, removes the WAL
+    under it and the reader goes on seeing an old state of the book."""
+    path = tmp_path / "b.sqlite"
+    reader = open_book(path)
+    with reader.snapshot():
+        assert reader.sessions_between(NOW, NOW + timedelta(days=30)) == []
+    for count, day in enumerate((7, 9, 11, 14), start=1):
+        open_book(path).close()  # another thread of this process starts reading
+        script = (
+            "import sys\n"
+            "from pathlib import Path\n"
+            "from tests.test_store import course, session\n"
+            "from ketaplan.store import open_book\n"
+            "book = open_book(Path(sys.argv[1]))\n"
+            "with book.writing() as tx:\n"
+            f"    tx.add_course(course('P-{day:03d}'), [session(1, {day}, uid='u{day}@k')])\n"
+            "book.close()\n"
+        )
+        subprocess.run(
+            [sys.executable, "-c", script, str(path)], check=True, cwd=Path(__file__).parent.parent
+        )
+        with reader.snapshot():
+            assert len(reader.sessions_between(NOW, NOW + timedelta(days=30))) == count
+    reader.close()

@@ -39,6 +39,8 @@ COMMAND_MODULES = {
     "init": "ketaplan.cli.clinic",
     "clinic": "ketaplan.cli.clinic",
     "info": "ketaplan.cli.clinic",
+    "feed": "ketaplan.cli.feed",
+    "serve": "ketaplan.cli.serve",
 }
 
 # How the command line names the planner's concepts (see `RequestError`).

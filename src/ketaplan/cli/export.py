@@ -28,8 +28,7 @@ from ketaplan.cli.common import (
 )
 from ketaplan.cli.render import plural
 from ketaplan.errors import UsageError
-from ketaplan.formats.files import write_output
-from ketaplan.model.calendar import day_bounds
+from ketaplan.formats.files import write_output_stream
 
 
 @app.command()
@@ -62,8 +61,10 @@ def export(
     --staff covers --day, --week, --month, or --from (default: today) to --to (default:
     everything after); each
     event carries the route's staff checklist, and each esketamine session an all-day
-    REMS "monitoring form due" marker 7 days later. Patient calendars carry preparation
-    and aftercare only.
+    REMS "monitoring form due" marker on its due date, 7 days later (the markers due in
+    the window). Patient calendars carry preparation and aftercare only, and every
+    cancelled session of the patient as "Cancelled: ...". A file cannot update what a
+    calendar imported before: subscribe to a feed for that (`ketaplan feed create`).
 
     Example: ketaplan export --staff --ics staff.ics --from 2026-12-07 --to 2026-12-31
     """
@@ -78,7 +79,7 @@ def export(
     date_range(day, week, month, first, last, clock.today_in("UTC"), open_end=True)
     if patient is not None:
         check_patient_form(patient)
-    from ketaplan.formats.ics import calendar_bytes  # icalendar: for exports only
+    from ketaplan.formats.ics import write_calendar  # icalendar: for exports only
 
     stamp = clock.calendar_stamp()
     with opened_book(book_option, config, create=False) as opened:
@@ -87,15 +88,18 @@ def export(
         today = clock.today_in(zone)
         if patient is not None:
             code = check_patient(patient, clinic)
-            name, events = patient_calendar(opened.book, code, clinic)
+            calendar = patient_calendar(opened.book, code, clinic, zone)
         else:
             since_day, until_day = date_range(
                 day, week, month, first, last, today, open_end=True
             ) or (today, date.max - timedelta(2))
-            since, until = day_bounds(since_day, until_day, zone)
-            name, events = staff_calendar(opened.book, since, until, clinic)
-        protected = sqlite_files(opened.path)
-    data = calendar_bytes(name, events, stamp=stamp)
-    write_output(ics, data, force=force, protected=protected)
+            calendar = staff_calendar(opened.book, clinic, zone, since_day, until_day)
+        # Streamed while the book is open: a year of a large clinic is never in memory.
+        count = write_output_stream(
+            ics,
+            lambda write: write_calendar(write, calendar.header, calendar.events, stamp=stamp),
+            force=force,
+            protected=sqlite_files(opened.path),
+        )
     if ics != "-":
-        sys.stderr.write(f"Wrote {plural(len(events), 'event')} to {ics}\n")
+        sys.stderr.write(f"Wrote {plural(count, 'event')} to {ics}\n")

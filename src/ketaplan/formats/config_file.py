@@ -25,6 +25,7 @@ from ketaplan.formats.files import read_toml
 from ketaplan.model.calendar import MON_TO_FRI, Closure
 from ketaplan.model.clinic import (
     DEFAULT_ALARM_TEXT,
+    DEFAULT_FEED_URL,
     DEFAULT_HOURS,
     DEFAULT_PATIENT_CODE,
     PAPERS,
@@ -187,6 +188,27 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "what the reminder says; the default names when it rings (2h: in 2 hours)",
     ),
     ConfigKey(
+        "calendar",
+        "private",
+        "true or false",
+        "false",
+        "staff events are CLASS:PRIVATE: a shared staff calendar shows busy only",
+    ),
+    ConfigKey(
+        "feeds",
+        "patient",
+        "true or false",
+        "false",
+        "offer patient calendar feeds (health data in the patient's calendar provider)",
+    ),
+    ConfigKey(
+        "feeds",
+        "url",
+        "http(s) address",
+        f'"{DEFAULT_FEED_URL}"',
+        "the feed server's public address, for the URLs `ketaplan feed create` prints",
+    ),
+    ConfigKey(
         "book",
         "path",
         "file path",
@@ -326,6 +348,7 @@ def _from_dict(data: Mapping[str, object], path: Path | None) -> ClinicConfig:
     clinic = _table(data, "clinic")
     calendar = _table(data, "calendar")
     book = _table(data, "book")
+    feeds = _table(data, "feeds")
     safety = _table(data, "safety")
     patient = _table(data, "patient")
     program = _table(data, "rems").get("program")
@@ -393,6 +416,9 @@ def _from_dict(data: Mapping[str, object], path: Path | None) -> ClinicConfig:
         alarm_text=_str(
             calendar.get("alarm_text", default_alarm_text(alarm)), "calendar.alarm_text"
         ),
+        private_staff_events=_bool(calendar.get("private", False), "calendar.private"),
+        patient_feeds=_bool(feeds.get("patient", False), "feeds.patient"),
+        feed_url=_url(feeds.get("url", base.feed_url)),
         book=_path(book.get("path"), path),
         screening_valid_days=_int(
             clinic.get("screening_valid_days", base.screening_valid_days),
@@ -494,6 +520,15 @@ def _alarm(value: object) -> int | None:
     return parse_interval(text, what="calendar.alarm") * 24 * 60
 
 
+def _url(value: object) -> str:
+    """The feeds' public address: http(s)://host[:port][/prefix], without a trailing /."""
+    text = _str(value, "feeds.url").strip().rstrip("/")
+    scheme, sep, rest = text.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest or any(c in rest for c in "?# "):
+        raise UsageError(f"feeds.url must be an http:// or https:// address, got {value!r}")
+    return text
+
+
 def _path(value: object, config_path: Path | None) -> Path | None:
     if value is None or config_path is None:
         return None
@@ -589,7 +624,9 @@ def clinic_settings(config: ClinicConfig) -> dict[str, dict[str, object]]:
     calendar: dict[str, object] = {
         "alarm": _alarm_text(config.alarm_minutes),
         "alarm_text": config.alarm_text,
+        "private": config.private_staff_events,
     }
+    feeds: dict[str, object] = {"patient": config.patient_feeds, "url": config.feed_url}
     systolic, diastolic = config.bp_threshold
     safety: dict[str, object] = {
         "bp_threshold": f"{systolic}/{diastolic}",
@@ -610,6 +647,7 @@ def clinic_settings(config: ClinicConfig) -> dict[str, dict[str, object]]:
         "safety": safety,
         "patient": patient,
         "rems": rems,
+        "feeds": feeds,
     }
     return {section: values for section, values in settings.items() if values}
 

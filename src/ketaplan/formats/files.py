@@ -34,11 +34,13 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ketaplan.errors import OutputError, UsageError
 
 STDOUT = "-"
+T = TypeVar("T")
+Writer = Callable[[bytes], object]
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # How ketaplan's calendars begin and how they name their maker (formats/ics.py's PRODID).
 _CALENDAR_START = b"BEGIN:VCALENDAR"
@@ -162,6 +164,40 @@ def write_output(
             _rewrite_through_link(target, data, force=force, protected=protected, ours=ours)
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {reason(exc)}") from None
+
+
+def write_output_stream(
+    path: str | Path,
+    produce: Callable[[Writer], T],
+    *,
+    force: bool = False,
+    protected: Iterable[Path] = (),
+    ours: Ours = CALENDAR,
+) -> T:
+    """Like `write_output`, for output made piece by piece (a year's calendar of a large
+    clinic): `produce` is handed a write function, and its result is returned. A new or
+    regular file gets the pieces straight in its temporary file, so they are never all in
+    memory; standard output, a device or a file reached through a link gets them joined
+    first. Nothing replaces the old file unless `produce` returns."""
+    if str(path) != STDOUT and str(path):
+        target = Path(path)
+        try:
+            kind = _target_kind(target, force=force, protected=protected, ours=ours)
+            if kind == "new" or kind == "regular":
+                with (
+                    replacing(target, force=force, protected=protected, checked=True) as temp,
+                    open(temp, "wb", buffering=1 << 20) as handle,
+                ):
+                    result = produce(handle.write)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                return result
+        except OSError as exc:
+            raise OutputError(f"cannot write {target}: {reason(exc)}") from None
+    chunks: list[bytes] = []
+    result = produce(chunks.append)
+    write_output(path, b"".join(chunks), force=force, protected=protected, ours=ours)
+    return result
 
 
 def write_stdout(data: bytes) -> None:

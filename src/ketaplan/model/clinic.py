@@ -14,6 +14,7 @@ from ketaplan.model.calendar import MON_TO_FRI, Closure
 DEFAULT_TIME = time(9, 0)
 DEFAULT_HOURS = (time(8, 0), time(18, 0))
 DEFAULT_ALARM_MINUTES = 24 * 60
+DEFAULT_FEED_URL = "http://127.0.0.1:8642"
 DEFAULT_ALARM_TEXT = "Ketamine appointment tomorrow: arrange a driver home."
 # A screening older than this many days at the course's start counts as none.
 DEFAULT_SCREENING_VALID_DAYS = 90
@@ -59,6 +60,12 @@ class ClinicConfig:
             (12/7/2026); None for ISO dates only.
         alarm_minutes: calendar reminder this many minutes before; None for no reminder.
         alarm_text: the reminder's text.
+        private_staff_events: staff calendars mark every event CLASS:PRIVATE, so a
+            calendar shared beyond the staff shows the time as busy only.
+        patient_feeds: the clinic serves patient calendar feeds (opt-in: a patient's feed
+            puts health data in the patient's calendar provider).
+        feed_url: the address the feed server is reached at, for the URLs that `ketaplan
+            feed create` prints (behind a reverse proxy, its public https:// address).
         book: path of the clinic book; None for the user data directory.
         screening_valid_days: a screening older than this at the course's start is
             treated as none.
@@ -98,6 +105,9 @@ class ClinicConfig:
     date_order: str | None = None
     alarm_minutes: int | None = DEFAULT_ALARM_MINUTES
     alarm_text: str = DEFAULT_ALARM_TEXT
+    private_staff_events: bool = False
+    patient_feeds: bool = False
+    feed_url: str = DEFAULT_FEED_URL
     book: Path | None = None
     screening_valid_days: int = DEFAULT_SCREENING_VALID_DAYS
     bp_threshold: tuple[int, int] = (140, 90)

@@ -157,6 +157,8 @@ class SessionRecord(SessionFields):
         course_created: when its course was booked (a later screening is news).
         checkin_minutes, dose_minutes: its phase's split of the chair time, from the
             course's stored protocol; None when the phase does not split it.
+        modified: when the session last changed (booked, cancelled, moved): its
+            calendar LAST-MODIFIED; None when the book does not know.
     """
 
     id: int
@@ -173,6 +175,55 @@ class SessionRecord(SessionFields):
     course_created: datetime | None = None
     checkin_minutes: int | None = None
     dose_minutes: int | None = None
+    modified: datetime | None = None
+
+
+FeedKind = Literal["staff", "patient"]
+
+
+@dataclass(frozen=True)
+class BookState:
+    """What a calendar feed needs to know about the whole book before building anything.
+
+    Attributes:
+        clinic_id: the book's random id, made when the book was created; every calendar
+            UID is scoped by it, so two clinics never give the same UID.
+        changes: how many write transactions the book has seen: the feeds' ETag.
+        changed: when the last one committed (aware, UTC).
+    """
+
+    clinic_id: str
+    changes: int
+    changed: datetime
+
+
+@dataclass(frozen=True)
+class FeedRecord:
+    """A calendar feed's token, as the book keeps it: never the token itself.
+
+    Attributes:
+        id: the book's id of the feed (`ketaplan feed revoke ID`).
+        kind: staff (the clinic's sessions) or patient (one patient's course).
+        patient: the patient's code for a patient feed; None for staff.
+        created: when it was made (aware).
+        expires: when it stops answering (aware); None for never.
+        revoked: when it was revoked (aware); None while it is not.
+    """
+
+    id: int
+    kind: FeedKind
+    patient: str | None
+    created: datetime
+    expires: datetime | None
+    revoked: datetime | None
+
+    def state(self, now: datetime) -> str:
+        """active, expired or revoked at `now`."""
+        if self.revoked is not None:
+            return "revoked"
+        if self.expires is not None and now >= self.expires:
+            return "expired"
+        return "active"
 
 
 class ChairUse(NamedTuple):

@@ -11,7 +11,7 @@ later add a PostgreSQL implementation of the same two protocols and choose it he
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,11 +21,14 @@ from typing import Protocol
 from ketaplan.model.protocol import Location, Route
 from ketaplan.model.records import (
     Attendance,
+    BookState,
     ChairUse,
     ClinicRecord,
     CourseRecord,
     CourseStatus,
     EnrollmentRecord,
+    FeedKind,
+    FeedRecord,
     FormFiled,
     HistoryEntry,
     InductionState,
@@ -88,6 +91,19 @@ class Book(Protocol):
         by start, chair and patient."""
         ...
 
+    def calendar_sessions(
+        self,
+        first: datetime,
+        last: datetime,
+        *,
+        location: Location | None = None,
+        route: Route | None = None,
+    ) -> Iterator[SessionRecord]:
+        """Like `sessions_between`, streamed row by row, and each uid once (a uid booked
+        again after a cancellation is one calendar event): its live row, else its latest
+        cancelled revision; `route` keeps only the sessions of courses of that route."""
+        ...
+
     def latest_screening(self, patient: str) -> ScreeningRecord | None:
         """The patient's latest screening: latest date, then latest recorded."""
         ...
@@ -112,6 +128,17 @@ class Book(Protocol):
         self, first: datetime, last: datetime, *, route: Route
     ) -> list[SessionRecord]:
         """Attended clinic sessions of a route starting in [first, last), by start."""
+
+    def state(self) -> BookState:
+        """The clinic id and the change counter: one row, read before anything else."""
+        ...
+
+    def feeds(self) -> list[FeedRecord]:
+        """Every calendar feed ever made, in the order made."""
+        ...
+
+    def feed_for_token(self, token: str) -> FeedRecord | None:
+        """The feed whose token this is (compared by hash), whatever its state."""
         ...
 
     def enrollment(self, patient: str) -> EnrollmentRecord | None:
@@ -126,6 +153,10 @@ class Book(Protocol):
 
     def clinic_history(self) -> list[ClinicRecord]:
         """Every version of the clinic's settings stored, oldest first."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Reads in the block see one state of the book, whatever others write meanwhile."""
         ...
 
     def writing(self) -> AbstractContextManager[BookWriter]:
@@ -210,6 +241,22 @@ class BookWriter(Protocol):
     def save_clinic(self, clinic: ClinicRecord) -> None:
         """Store the clinic's settings (new, or replacing its current ones) and add them,
         with their time, author and source, to the clinic's history."""
+        ...
+
+    def add_feed(
+        self,
+        token: str,
+        kind: FeedKind,
+        patient: str | None,
+        created: datetime,
+        expires: datetime | None,
+    ) -> FeedRecord:
+        """Keep a new feed; only the token's SHA-256 is stored."""
+        ...
+
+    def revoke_feed(self, feed_id: int, when: datetime) -> FeedRecord | None:
+        """Revoke a feed (kept, never deleted; revoking twice keeps the first time);
+        None when there is no such feed."""
         ...
 
 

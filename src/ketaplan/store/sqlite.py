@@ -27,7 +27,9 @@ import os
 import re
 import sqlite3
 import stat
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -41,11 +43,14 @@ from ketaplan.model.patient import spelling
 from ketaplan.model.protocol import ROUTES, Location, Route
 from ketaplan.model.records import (
     Attendance,
+    BookState,
     ChairUse,
     ClinicRecord,
     CourseRecord,
     CourseStatus,
     EnrollmentRecord,
+    FeedKind,
+    FeedRecord,
     FormFiled,
     HistoryEntry,
     InductionState,
@@ -76,6 +81,8 @@ MOUNTINFO = Path("/proc/self/mountinfo")
 # File systems on which SQLite's WAL mode (shared memory between processes) is unsafe.
 NETWORK_FILE_SYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "afs", "ncpfs"})
 BACKUP_HINT = "`ketaplan admin backup FILE` makes a copy while others book"
+
+_NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 # Numbered migrations, applied in order and never edited once released: a schema change
 # is one more entry at the end.
@@ -259,14 +266,69 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX clinic_changes_clinic ON clinic_changes (clinic_id, id)",
     ),
+    # 7: calendars that stay true. The clinic id scopes every calendar UID (random, made
+    # once per book: two clinics never share a UID); the change counter, bumped by every
+    # write transaction, is the feeds' ETag; each session's last change is LAST-MODIFIED;
+    # feed tokens are kept as SHA-256 hashes only.
+    (
+        """CREATE TABLE book_info (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            clinic_id TEXT NOT NULL,
+            changes INTEGER NOT NULL,
+            changed_utc TEXT NOT NULL
+        )""",
+        "INSERT INTO book_info (id, clinic_id, changes, changed_utc) "
+        f"VALUES (1, lower(hex(randomblob(16))), 0, {_NOW_SQL})",
+        "ALTER TABLE sessions ADD COLUMN modified_utc TEXT",
+        # A calendar reads each uid's latest revision: one index seek per session.
+        "CREATE INDEX sessions_uid_sequence ON sessions (uid, sequence)",
+        "UPDATE sessions SET modified_utc = "
+        "(SELECT created_utc FROM courses WHERE courses.id = sessions.course_id)",
+        # A session booked is modified when booked; whatever code changes its time or
+        # chair, or cancels it, its calendar revision rises (RFC 5545 3.8.7.4); any change
+        # of those or of its status sets its modified time when the code gave none.
+        f"""CREATE TRIGGER sessions_booked AFTER INSERT ON sessions
+            WHEN NEW.modified_utc IS NULL
+            BEGIN
+                UPDATE sessions SET modified_utc = {_NOW_SQL} WHERE id = NEW.id;
+            END""",
+        f"""CREATE TRIGGER sessions_revision AFTER UPDATE OF start_utc, end_utc, chair, status
+            ON sessions
+            WHEN NEW.start_utc IS NOT OLD.start_utc OR NEW.end_utc IS NOT OLD.end_utc
+                OR NEW.chair IS NOT OLD.chair OR NEW.status IS NOT OLD.status
+            BEGIN
+                UPDATE sessions SET
+                    sequence = CASE WHEN NEW.sequence = OLD.sequence AND (
+                        NEW.start_utc IS NOT OLD.start_utc OR NEW.end_utc IS NOT OLD.end_utc
+                        OR NEW.chair IS NOT OLD.chair
+                        OR (NEW.status IS NOT OLD.status
+                            AND 'cancelled' IN (NEW.status, OLD.status)))
+                        THEN OLD.sequence + 1 ELSE NEW.sequence END,
+                    modified_utc = CASE WHEN NEW.modified_utc IS OLD.modified_utc
+                        THEN {_NOW_SQL} ELSE NEW.modified_utc END
+                WHERE id = NEW.id;
+            END""",
+        """CREATE TABLE feeds (
+            id INTEGER PRIMARY KEY,
+            token_sha256 TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('staff', 'patient')),
+            patient TEXT CHECK ((kind = 'patient') = (patient IS NOT NULL)),
+            created_utc TEXT NOT NULL,
+            expires_utc TEXT,
+            revoked_utc TEXT
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+# The migration that made book_info, with the change counter.
+_COUNTER_VERSION = 7
 
 # The route is read from the course's stored protocol, the one place it is kept.
 _SESSION_COLUMNS = """s.id, s.course_id, c.patient, c.title, s.uid, s.sequence, s.number,
     s.phase, s.phase_number, s.phase_total, s.location, s.start_utc, s.end_utc, s.zone,
     s.chair, s.status, s.note, json_extract(c.definition, '$.route'), c.override_reason,
-    c.override_screening, c.flags, c.created_utc, json_extract(c.definition, '$.phases')"""
+    c.override_screening, c.flags, c.created_utc, json_extract(c.definition, '$.phases'),
+    s.modified_utc"""
 _SELECT_SESSIONS = (
     f"SELECT {_SESSION_COLUMNS} FROM sessions s JOIN courses c ON c.id = s.course_id "
 )
@@ -275,6 +337,7 @@ _COURSE_COLUMNS = """id, patient, protocol, title, definition, start_date, zone,
     induction_since"""
 _RECORD_COLUMNS = """r.id, r.session_id, r.outcome, r.reason, r.systolic, r.diastolic,
     r.heart_rate, r.spo2, r.phq9, r.note, r.recorded_by, r.recorded_utc"""
+_FEED_COLUMNS = "id, kind, patient, created_utc, expires_utc, revoked_utc"
 _SCREENING_COLUMNS = "patient, screened_on, answers, summary, contraindicated, recorded_utc"
 
 
@@ -294,6 +357,11 @@ def _local(text: str, zone: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(_zone(zone))
 
 
+# Connections this process has open, by the book's real path (see SqliteBook.open).
+_OPEN: Counter[str] = Counter()
+_OPENING = threading.Lock()
+
+
 class SqliteBook:
     """A clinic book in an SQLite file (see the module docstring)."""
 
@@ -309,11 +377,26 @@ class SqliteBook:
         self._path = path
         self._created = created
         self._notices = notices
+        self._key = ""
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True, group: str | None = None) -> SqliteBook:
+        key = os.path.realpath(path)
+        with _OPENING:
+            book = cls._open(path, create=create, group=group, check=not _OPEN[key])
+            _OPEN[key] += 1
+        book._key = key
+        return book
+
+    @classmethod
+    def _open(cls, path: Path, *, create: bool, group: str | None, check: bool) -> SqliteBook:
         gid = _group_id(group)
-        _check_file(path, create=create)
+        # The first bytes are read only while this process has no connection to the file:
+        # closing any descriptor of a file drops every POSIX lock the process holds on it,
+        # SQLite's included (a long-lived reader, such as the feed server's, would lose its
+        # snapshot and see a malformed file).
+        if check:
+            _check_file(path, create=create)
         created = _create_file(path, gid) if create else False
         notices = () if created else tuple(filter(None, [_settle_mode(path, group, gid)]))
         try:
@@ -349,7 +432,11 @@ class SqliteBook:
         return self._notices
 
     def close(self) -> None:
-        self._db.close()
+        with _OPENING:
+            self._db.close()
+            if self._key and _OPEN[self._key]:
+                _OPEN[self._key] -= 1
+            self._key = ""
 
     def active_course(self, patient: str) -> CourseRecord | None:
         with _damage(self._path):
@@ -438,6 +525,67 @@ class SqliteBook:
         )
         return [_clinic_record(row) for row in rows]
 
+    def calendar_sessions(
+        self,
+        first: datetime,
+        last: datetime,
+        *,
+        location: Location | None = None,
+        route: Route | None = None,
+    ) -> Iterator[SessionRecord]:
+        where = "s.start_utc >= ? AND s.start_utc < ?"
+        params: list[Any] = [utc_text(first), utc_text(last)]
+        if location is not None:
+            where += " AND s.location = ?"
+            params.append(location)
+        if route is not None:
+            where += " AND json_extract(c.definition, '$.route') = ?"
+            params.append(route)
+        # A uid booked again after a cancellation has several rows, and a calendar holds
+        # it once: the live row if there is one (at most one: the book's unique index),
+        # else the latest cancelled revision. Only cancelled rows need the look-up.
+        where += (
+            " AND (s.status <> 'cancelled' OR NOT EXISTS (SELECT 1 FROM sessions t"
+            " WHERE t.uid = s.uid AND (t.status <> 'cancelled' OR t.sequence > s.sequence)))"
+        )
+        cursor = self._db.execute(
+            _SELECT_SESSIONS
+            + f"WHERE {where} ORDER BY s.start_utc, s.chair, c.patient, s.number, s.id",
+            params,
+        )
+        # Row by row from the cursor: a year of a large clinic never sits in memory at once.
+        for row in cursor:
+            yield _session(row)
+
+    def state(self) -> BookState:
+        clinic_id, changes, changed = _one(
+            self._db.execute("SELECT clinic_id, changes, changed_utc FROM book_info")
+        )
+        return BookState(clinic_id, changes, datetime.fromisoformat(changed))
+
+    def feeds(self) -> list[FeedRecord]:
+        rows = self._db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY id")
+        return [_feed(row) for row in rows]
+
+    def feed_for_token(self, token: str) -> FeedRecord | None:
+        row = _one(
+            self._db.execute(
+                f"SELECT {_FEED_COLUMNS} FROM feeds WHERE token_sha256 = ?", (token_hash(token),)
+            )
+        )
+        return None if row is None else _feed(row)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        # A deferred transaction that only reads: in WAL mode it sees one state of the
+        # book throughout and never blocks a writer.
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
+
     @contextmanager
     def writing(self) -> Iterator[SqliteWriter]:
         try:
@@ -448,6 +596,13 @@ class SqliteBook:
             raise BookError(_open_error(self._path, exc)) from None
         try:
             yield SqliteWriter(self._db)
+            # Every write transaction counts, whatever it wrote: feeds serve the counter as
+            # their ETag, so a calendar re-reads them exactly when something changed. (Only
+            # tests write a book of an older schema, as an older ketaplan did.)
+            if SCHEMA_VERSION >= _COUNTER_VERSION:
+                self._db.execute(
+                    f"UPDATE book_info SET changes = changes + 1, changed_utc = {_NOW_SQL}"
+                )
             self._db.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
             self._db.execute("ROLLBACK")
@@ -716,6 +871,38 @@ class SqliteWriter:
             ),
         )
 
+    def add_feed(
+        self,
+        token: str,
+        kind: FeedKind,
+        patient: str | None,
+        created: datetime,
+        expires: datetime | None,
+    ) -> FeedRecord:
+        cursor = self._db.execute(
+            "INSERT INTO feeds (token_sha256, kind, patient, created_utc, expires_utc) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                token_hash(token),
+                kind,
+                patient,
+                utc_text(created),
+                None if expires is None else utc_text(expires),
+            ),
+        )
+        row = _one(
+            self._db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (cursor.lastrowid,))
+        )
+        return _feed(row)
+
+    def revoke_feed(self, feed_id: int, when: datetime) -> FeedRecord | None:
+        self._db.execute(
+            "UPDATE feeds SET revoked_utc = ? WHERE id = ? AND revoked_utc IS NULL",
+            (utc_text(when), feed_id),
+        )
+        row = _one(self._db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,)))
+        return None if row is None else _feed(row)
+
     def _revisions(self, uids: list[str]) -> dict[str, int]:
         """The highest calendar revision of each uid already in the book."""
         found: dict[str, int] = {}
@@ -731,9 +918,11 @@ class SqliteWriter:
 
 
 def _active_course(db: sqlite3.Connection, patient: str) -> CourseRecord | None:
-    row = db.execute(
-        f"SELECT {_COURSE_COLUMNS} FROM courses WHERE patient = ? AND active = 1", (patient,)
-    ).fetchone()
+    row = _one(
+        db.execute(
+            f"SELECT {_COURSE_COLUMNS} FROM courses WHERE patient = ? AND active = 1", (patient,)
+        )
+    )
     if row is None:
         return None
     return _course(row)
@@ -847,11 +1036,13 @@ def _override(reason: str | None, screening: str | None) -> ScreeningOverride | 
 
 
 def _latest_screening(db: sqlite3.Connection, patient: str) -> ScreeningRecord | None:
-    row = db.execute(
-        f"SELECT {_SCREENING_COLUMNS} FROM screenings WHERE patient = ? "
-        "ORDER BY screened_on DESC, id DESC LIMIT 1",
-        (patient,),
-    ).fetchone()
+    row = _one(
+        db.execute(
+            f"SELECT {_SCREENING_COLUMNS} FROM screenings WHERE patient = ? "
+            "ORDER BY screened_on DESC, id DESC LIMIT 1",
+            (patient,),
+        )
+    )
     if row is None:
         return None
     code, screened_on, answers, summary, contraindicated, recorded = row
@@ -866,15 +1057,27 @@ def _latest_screening(db: sqlite3.Connection, patient: str) -> ScreeningRecord |
 
 
 def _enrollment(db: sqlite3.Connection, patient: str) -> EnrollmentRecord | None:
-    row = db.execute(
-        "SELECT patient, enrolled_on, recorded_utc FROM rems_enrollments WHERE patient = ? "
-        "ORDER BY id DESC LIMIT 1",
-        (patient,),
-    ).fetchone()
+    row = _one(
+        db.execute(
+            "SELECT patient, enrolled_on, recorded_utc FROM rems_enrollments WHERE patient = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (patient,),
+        )
+    )
     if row is None:
         return None
     code, enrolled_on, recorded = row
     return EnrollmentRecord(code, date.fromisoformat(enrolled_on), datetime.fromisoformat(recorded))
+
+
+def _one(cursor: sqlite3.Cursor) -> Any:
+    """The first row, with the statement finished: a statement left after its first row
+    keeps its read snapshot, and a long-lived connection (the feed server's) would go on
+    reading the book as it was."""
+    try:
+        return cursor.fetchone()
+    finally:
+        cursor.close()
 
 
 def _route(value: object) -> Route | None:
@@ -886,7 +1089,7 @@ def _session(row: tuple[Any, ...]) -> SessionRecord:
         :10
     ]
     location, start, end, zone, chair, status, note, route, reason, screening = row[10:20]
-    flags, created, phases = row[20:]
+    flags, created, phases, modified = row[20:]
     checkin, dose = _phase_split(phases).get(phase, (None, None))
     return SessionRecord(
         id=sid,
@@ -912,7 +1115,28 @@ def _session(row: tuple[Any, ...]) -> SessionRecord:
         course_created=datetime.fromisoformat(created),
         checkin_minutes=checkin,
         dose_minutes=dose,
+        modified=None if modified is None else datetime.fromisoformat(modified),
     )
+
+
+def _feed(row: tuple[Any, ...]) -> FeedRecord:
+    feed_id, kind, patient, created, expires, revoked = row
+    parse = datetime.fromisoformat
+    return FeedRecord(
+        id=feed_id,
+        kind=cast(FeedKind, kind),
+        patient=patient,
+        created=parse(created),
+        expires=None if expires is None else parse(expires),
+        revoked=None if revoked is None else parse(revoked),
+    )
+
+
+def token_hash(token: str) -> str:
+    """How a feed token is kept: its SHA-256, so a copy of the book gives no working URL."""
+    import hashlib  # only the feed commands and the server need it
+
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _check_file(path: Path, *, create: bool) -> None:
@@ -1192,10 +1416,10 @@ def _is_damage(exc: sqlite3.DatabaseError) -> bool:
 
 def _check_identity(db: sqlite3.Connection, path: Path) -> None:
     """Only reads: a foreign or newer file is refused before anything is written."""
-    application_id = db.execute("PRAGMA application_id").fetchone()[0]
-    version = db.execute("PRAGMA user_version").fetchone()[0]
+    application_id = _one(db.execute("PRAGMA application_id"))[0]
+    version = _one(db.execute("PRAGMA user_version"))[0]
     if application_id == 0:
-        if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        if _one(db.execute("SELECT count(*) FROM sqlite_master"))[0]:
             restored = _dumped_version(db)
             if restored is None:
                 raise BookError(
@@ -1261,7 +1485,7 @@ def check_book(path: Path) -> BookCheck:
 
 
 def _check_identity_only(db: sqlite3.Connection, path: Path) -> None:
-    application_id = db.execute("PRAGMA application_id").fetchone()[0]
+    application_id = _one(db.execute("PRAGMA application_id"))[0]
     if application_id != APPLICATION_ID and _dumped_version(db) is None:
         raise BookError(
             f"{path} is another program's SQLite database, not a ketaplan book; left untouched"
@@ -1280,7 +1504,7 @@ def _check(db: sqlite3.Connection) -> BookCheck:
         return BookCheck(tuple(problems), 0, 0, 0)
 
     def count(table: str) -> int:
-        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        return int(_one(db.execute(f"SELECT count(*) FROM {table}"))[0])
 
     by_code: dict[str, list[str]] = {}
     for (patient,) in db.execute("SELECT patient FROM courses WHERE active = 1"):
@@ -1297,7 +1521,7 @@ def _dumped_version(db: sqlite3.Connection) -> int | None:
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if not {"courses", "sessions", "schema_migrations"} <= tables:
         return None
-    row = db.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    row = _one(db.execute("SELECT max(version) FROM schema_migrations"))
     return int(row[0]) if row and row[0] is not None else None
 
 
@@ -1314,7 +1538,7 @@ def _prepare(db: sqlite3.Connection, path: Path, *, verify: bool) -> None:
             _check_identity(db, path)
             db.execute("PRAGMA journal_mode = WAL")
             if verify:
-                found = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+                found = _one(db.execute("PRAGMA quick_check(1)"))[0]
                 if found != "ok":
                     # The details, several lines of them, are for `admin check`.
                     raise sqlite3.DatabaseError("database disk image is malformed")
@@ -1335,12 +1559,12 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+    if _one(db.execute("PRAGMA user_version"))[0] == SCHEMA_VERSION:
         return
     db.execute("BEGIN IMMEDIATE")
     try:
         # Another process may have migrated while this one waited for the lock.
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+        version = _one(db.execute("PRAGMA user_version"))[0]
         if version > SCHEMA_VERSION:
             raise sqlite3.DatabaseError(f"book version {version} is newer than this ketaplan")
         db.execute(
