@@ -120,7 +120,8 @@ def export_process(directory: Path, book: Path, out: Path) -> tuple[float, float
     )  # fmt: skip
     seconds = time.perf_counter() - started
     lines = done.stderr.strip().splitlines()
-    events = int(lines[0].split()[1])  # "Wrote N events to ..."
+    wrote = next(line for line in lines if line.startswith("Wrote "))
+    events = int(wrote.split()[1])  # "Wrote N events to ..."
     return seconds, int(lines[-1]) / 1024, events
 
 
