@@ -33,10 +33,12 @@ CLINIC = """[clinic]
 name = "Lakeside Ketamine Clinic"
 location = "Lakeside Clinic, 12 Harbour Road, 10115 Berlin"
 phone = "+49 30 1234 5678"
-crisis_line = "Telefonseelsorge 0800 111 0 111"
 timezone = "Europe/Berlin"
 holidays = "DE-BE"
 require_screening = false
+
+[patient]
+crisis_line = "Telefonseelsorge 0800 111 0 111"
 """
 
 
