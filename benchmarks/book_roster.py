@@ -7,8 +7,11 @@ ideal date, the peak and mean chair utilization, and the time of `ketaplan agend
 on the booked book against `ketaplan plan` for one patient.
 
     .venv/bin/python benchmarks/book_roster.py [--sizes 1000 5000] [--repeat 3] [--keep DIR]
+        [--book postgresql://USER@HOST/DB]
 
-Issue 4 asks that 5,000 patients take at most 5.5 times as long as 1,000.
+Issue 4 asks that 5,000 patients take at most 5.5 times as long as 1,000. With --book,
+every run books into a new PostgreSQL database on that server instead of an SQLite file
+(the role needs CREATEDB; the databases are dropped afterwards unless --keep is given).
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ class Result:
     peak_utilization: float
     mean_utilization: float
     busiest_week: date
+    book: str
 
 
 def ketaplan() -> list[str]:
@@ -104,13 +108,8 @@ def ketaplan() -> list[str]:
     return [script] if script else [sys.executable, "-m", "ketaplan"]
 
 
-def run(args: list[str], cwd: Path) -> tuple[float, str]:
-    env = {
-        **os.environ,
-        "COLUMNS": "100",
-        "NO_COLOR": "1",
-        "KETAPLAN_BOOK": str(cwd / "book.sqlite"),
-    }
+def run(args: list[str], cwd: Path, book: str) -> tuple[float, str]:
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "KETAPLAN_BOOK": book}
     started = time.perf_counter()
     done = subprocess.run(
         [*ketaplan(), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
@@ -121,7 +120,7 @@ def run(args: list[str], cwd: Path) -> tuple[float, str]:
     return seconds, done.stdout
 
 
-def utilization(cwd: Path, patients: int) -> tuple[float, float, date]:
+def utilization(cwd: Path, book_at: str) -> tuple[float, float, date]:
     """Peak and mean daily chair utilization over the open days from the first to the
     last booked day, and the Monday of the busiest week."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
@@ -132,7 +131,7 @@ def utilization(cwd: Path, patients: int) -> tuple[float, float, date]:
     from ketaplan.store import open_book
 
     clinic = load_config(cwd / "ketaplan.toml")
-    book = open_book(cwd / "book.sqlite", create=False)
+    book = open_book(book_at if "://" in book_at else Path(book_at), create=False)
     since = datetime(2029, 1, 1, tzinfo=ZoneInfo(ZONE))
     sessions = [
         s
@@ -159,29 +158,51 @@ def utilization(cwd: Path, patients: int) -> tuple[float, float, date]:
     return max(shares.values()), statistics.fmean(shares.values()), busiest
 
 
-def book_roster(patients: int, directory: Path, repeat: int) -> Result:
+def fresh_database(server: str, name: str) -> str:
+    """A new, empty database `name` on the server (dropped first if there), as a URL."""
+    import psycopg  # only with --book
+
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    return f"{server.rsplit('/', 1)[0]}/{name}"
+
+
+def drop_database(server: str, book: str) -> None:
+    import psycopg  # only with --book
+
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {book.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
+def book_roster(patients: int, directory: Path, repeat: int, server: str | None) -> Result:
     """Book the roster into an empty book `repeat` times; the fastest run counts (the
     others measure the machine's other load, not ketaplan)."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "ketaplan.toml").write_text(clinic_toml(patients), encoding="utf-8")
     (directory / "roster.csv").write_text(roster_csv(patients), encoding="utf-8")
     runs: list[tuple[float, str]] = []
+    book = str(directory / "book.sqlite")
     for _ in range(repeat):
+        if server:
+            book = fresh_database(server, f"ketaplan_bench_{patients}")
         for old in directory.glob("book.sqlite*"):
             old.unlink()
-        runs.append(run(["book", "--roster", "roster.csv"], directory))
+        runs.append(run(["book", "--roster", "roster.csv"], directory, book))
     seconds, out = min(runs)
     sessions = re.search(r": (\d+) sessions", out)
     preferred = re.search(r"At the preferred time: (.*) clinic sessions", out)
     ideal = re.search(r"On the ideal date: (.*) sessions", out)
     if sessions is None or preferred is None or ideal is None:
         raise SystemExit(f"unexpected output of ketaplan book:\n{out[:500]}")
-    peak, mean, busiest = utilization(directory, patients)
-    return Result(patients, seconds, int(sessions[1]), preferred[1], ideal[1], peak, mean, busiest)
+    peak, mean, busiest = utilization(directory, book)
+    return Result(
+        patients, seconds, int(sessions[1]), preferred[1], ideal[1], peak, mean, busiest, book
+    )
 
 
-def best_of(runs: int, args: list[str], cwd: Path) -> float:
-    return min(run(args, cwd)[0] for _ in range(runs))
+def best_of(runs: int, args: list[str], cwd: Path, book: str) -> float:
+    return min(run(args, cwd, book)[0] for _ in range(runs))
 
 
 def main() -> None:
@@ -189,9 +210,16 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--keep", type=Path, help="Keep the rosters and books in this folder.")
     parser.add_argument("--repeat", type=int, default=3, help="Runs per size; the best counts.")
+    parser.add_argument(
+        "--book",
+        metavar="URL",
+        help="Book into new databases on this PostgreSQL server (postgresql://USER@HOST/DB; "
+        "the role needs CREATEDB) instead of SQLite files.",
+    )
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="ketaplan-bench-"))
-    results = [book_roster(n, root / str(n), args.repeat) for n in args.sizes]
+    results = [book_roster(n, root / str(n), args.repeat, args.book) for n in args.sizes]
+    print(f"Books: {'PostgreSQL at ' + args.book if args.book else 'SQLite files'}")
     for r in results:
         print(
             f"{r.patients} patients: {r.seconds:.1f} s ({1000 * r.seconds / r.patients:.2f} ms "
@@ -206,14 +234,17 @@ def main() -> None:
     largest = results[-1]
     where = root / str(largest.patients)
     week = largest.busiest_week.isoformat()
-    agenda = best_of(5, ["agenda", "--week", week], where)
-    plan = best_of(5, ["plan", "--patient", "P-1", "--start", week], where)
+    agenda = best_of(5, ["agenda", "--week", week], where, largest.book)
+    plan = best_of(5, ["plan", "--patient", "P-1", "--start", week], where, largest.book)
     print(
         f"agenda --week {week} on the {largest.patients}-patient book: {1000 * agenda:.0f} ms; "
         f"plan for one patient: {1000 * plan:.0f} ms ({agenda / plan:.2f}x)"
     )
     if args.keep is None:
         shutil.rmtree(root)
+        if args.book:
+            for r in results:
+                drop_database(args.book, r.book)
 
 
 if __name__ == "__main__":

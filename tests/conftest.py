@@ -4,6 +4,7 @@ colour, logged in as "coordinator" (the history's default "who")."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,3 +22,16 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # No config from outside the test: neither named nor in the user config folder.
     monkeypatch.delenv("KETAPLAN_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def book_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Where a new book goes: an SQLite file, or a new PostgreSQL database (skipped, with
+    the reason, when no server is configured)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "b.sqlite")
+        return
+    from tests.pgtest import fresh_database
+
+    with fresh_database() as url:
+        yield url

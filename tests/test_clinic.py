@@ -484,7 +484,13 @@ def test_every_config_key_but_the_books_path_is_stored_in_the_book(tmp_path: Pat
     )
     settings = clinic_settings(config)
     stored = {f"{section}.{key}" for section, values in settings.items() for key in values}
-    # Where the book is and who shares it are about its file, not the clinic.
-    assert {f"{k.section}.{k.key}" for k in CONFIG_KEYS} - stored == {"book.path", "book.group"}
+    # Where the book is, who shares it and which of its clinics to use are about the
+    # book, not the clinic.
+    assert {f"{k.section}.{k.key}" for k in CONFIG_KEYS} - stored == {
+        "book.path",
+        "book.group",
+        "book.url",
+        "book.clinic",
+    }
     back = config_from_settings(settings_json(config), "the book b.sqlite")
     assert clinic_settings(back) == settings

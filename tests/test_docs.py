@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,9 @@ TITLE = re.compile(r'title="([^"/]+)"')
 # `<!-- clock: ISO -->` before a block: the pinned clock moves there (a page where time
 # passes, such as docs/lifecycle.md).
 CLOCK = re.compile(r"<!-- clock: (\S+) -->")
+# A clinic network's book in the docs; its examples run on a new database of the tests'
+# PostgreSQL server (KETAPLAN_TEST_PG), shown under this URL.
+DOCS_PG_URL = "postgresql://ketaplan@db.example/clinics"
 
 
 def doc_pages() -> list[Path]:
@@ -98,13 +102,21 @@ class Shell:
     prefixes), `cat FILE` and `echo $?`, piped through `head -n N`, `tail -n N` or
     `grep -E PATTERN`. Anything else is refused, so every example stays runnable."""
 
-    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    def __init__(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        network: str | None = None,
+    ):
         self.capsys = capsys
         self.monkeypatch = monkeypatch
         self.code = 0
+        self.network = network
 
     def __call__(self, command: str) -> str:
         line = command.replace("\\\n", " ")
+        if self.network:
+            line = line.replace(DOCS_PG_URL, self.network)
         stages = [shlex.split(stage) for stage in line.split(" | ")]
         words = stages[0]
         env = {}
@@ -121,6 +133,8 @@ class Shell:
             for stage in stages[1:]:
                 out = self._filter(stage, out)
             shown = "".join(text for stream, text in chunks if stream == "err") + out
+        if self.network:
+            shown = shown.replace(self.network, DOCS_PG_URL)
         return "\n".join(text.rstrip() for text in shown.splitlines()).rstrip("\n")
 
     def _run(self, words: list[str], env: dict[str, str]) -> list[tuple[str, str]]:
@@ -153,16 +167,31 @@ class Shell:
         raise AssertionError(f"the docs' examples cannot pipe through {' '.join(stage)!r}")
 
 
+@pytest.fixture
+def network(page: Path) -> Iterator[str | None]:
+    """A new PostgreSQL database for a page that shows a clinic network's book."""
+    if DOCS_PG_URL not in page.read_text(encoding="utf-8"):
+        yield None
+        return
+    from tests.pgtest import fresh_database
+
+    with fresh_database() as url:
+        yield url
+
+
 @pytest.mark.parametrize("page", doc_pages(), ids=lambda p: p.name)
 def test_every_console_example_prints_what_it_shows(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, page: Path
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    page: Path,
+    network: str | None,
 ) -> None:
     monkeypatch.setattr("ketaplan.cli.clock.now", lambda: DOCS_NOW)
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.setenv("KETAPLAN_BOOK", "book.sqlite")
     shutil.copytree(ROOT / "examples", "examples")  # as in a clone: examples/*.toml
     text = page.read_text(encoding="utf-8")
-    shell = Shell(capsys, monkeypatch)
+    shell = Shell(capsys, monkeypatch, network)
     updated, done, previous = [], 0, 0
     for block in FENCE.finditer(text):
         lang, info, body = block.groups()
@@ -173,7 +202,8 @@ def test_every_console_example_prints_what_it_shows(
             monkeypatch.setattr("ketaplan.cli.clock.now", lambda moment=moment: moment)
         title = TITLE.search(info)
         if title:
-            Path(title[1]).write_text(body, encoding="utf-8")
+            written = body.replace(DOCS_PG_URL, network) if network else body
+            Path(title[1]).write_text(written, encoding="utf-8")
         if lang != "console":
             continue
         shown = []

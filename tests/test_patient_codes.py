@@ -203,30 +203,38 @@ def test_codes_stored_before_their_one_spelling_are_given_it(
     become one code are left as they were."""
     import sqlite3
 
-    screen(capsys, tmp_path, "P-002", mania_current=True)  # a contraindication
-    for code in ("P-001", "P-003", "P-004"):
-        screen(capsys, tmp_path, code)
-        assert run(capsys, "book", "--patient", code, "--start", "2030-01-07").code == 0
+    from ketaplan.store import sqlite as sqlite_store
+
+    # The rows as today's ketaplan stores them, in a scratch book.
+    scratch = str(tmp_path / "scratch.sqlite")
+    with pytest.MonkeyPatch.context() as elsewhere:
+        elsewhere.setenv("KETAPLAN_BOOK", scratch)
+        screen(capsys, tmp_path, "P-002", mania_current=True)  # a contraindication
+        for code in ("P-001", "P-003", "P-004"):
+            screen(capsys, tmp_path, code)
+            assert run(capsys, "book", "--patient", code, "--start", "2030-01-07").code == 0
+    screening_columns = "patient, screened_on, answers, summary, contraindicated, recorded_utc"
+    course_columns = "patient, protocol, title, definition, start_date, zone, active, created_utc"
+    with sqlite3.connect(scratch) as db:
+        screenings = db.execute(f"SELECT {screening_columns} FROM screenings").fetchall()
+        courses = db.execute(f"SELECT {course_columns} FROM courses").fetchall()
+    # A book version 3, as the ketaplan that stored codes as typed wrote it (its
+    # migrations only), holding those rows with the codes as typed.
+    with pytest.MonkeyPatch.context() as old:
+        old.setattr(sqlite_store, "MIGRATIONS", sqlite_store.MIGRATIONS[:3])
+        sqlite_store.open_dialect(tmp_path / "book.sqlite", create=True).dialect.close()
+    typed = {"P-002": "p-002", "P-001": "p-001", "P-003": "p-003", "P-004": "P-003"}
     with sqlite3.connect(tmp_path / "book.sqlite") as db:
-        db.execute("UPDATE screenings SET patient = lower(patient) WHERE patient = 'P-002'")
-        db.execute("UPDATE courses SET patient = lower(patient) WHERE patient <> 'P-004'")
-        # Two active courses, p-003 and P-003, as an old ketaplan would have allowed.
-        db.execute("UPDATE courses SET patient = 'P-003' WHERE patient = 'P-004'")
-        # Back to book version 3: migration 6 (calendars, feeds) undone, then 5 (a
-        # course's life), then 4.
-        for trigger in ("sessions_booked", "sessions_revision"):
-            db.execute(f"DROP TRIGGER {trigger}")
-        db.execute("DROP INDEX sessions_uid_sequence")
-        db.execute("ALTER TABLE sessions DROP COLUMN modified_utc")
-        for table in ("book_info", "feeds", "session_records", "history", "rems_forms"):
-            db.execute(f"DROP TABLE {table}")
-        for column in ("status", "induction", "induction_since"):
-            db.execute(f"ALTER TABLE courses DROP COLUMN {column}")
-        db.execute("DELETE FROM schema_migrations WHERE version >= 4")
-        # Version 3 had no clinic in the book either (migration 6).
-        db.execute("DROP TABLE clinic_changes")
-        db.execute("DROP TABLE clinic")
-        db.execute("PRAGMA user_version = 3")
+        # p-003 and P-003 both active, as an old ketaplan would have allowed.
+        for table, columns, rows in (
+            ("screenings", screening_columns, screenings),
+            ("courses", course_columns, courses),
+        ):
+            marks = ", ".join("?" * len(rows[0]))
+            db.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+                [(typed[row[0]], *row[1:]) for row in rows],
+            )
     with sqlite3.connect(tmp_path / "book.sqlite") as db:
         stored = sorted(db.execute("SELECT patient FROM courses"))
     assert stored == [("P-003",), ("p-001",), ("p-003",)]

@@ -7,8 +7,10 @@ import re
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +18,8 @@ import pytest
 from ketaplan.errors import BookError
 from ketaplan.model.records import NewCourse, NewSession
 from ketaplan.store import open_book
-from ketaplan.store.sqlite import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from ketaplan.store.base import APPLICATION_ID
+from ketaplan.store.sqlite import MIGRATIONS, SCHEMA_VERSION
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -41,6 +44,17 @@ def session(number: int, day: int, chair: int | None = 1, uid: str | None = None
     )
 
 
+def stored(book_at: str, sql: str) -> list[tuple[Any, ...]]:
+    """What the book's own database holds, read past ketaplan."""
+    if book_at.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(book_at) as db:
+            return db.execute(sql).fetchall()
+    with closing(sqlite3.connect(book_at)) as db:
+        return db.execute(sql).fetchall()
+
+
 def test_a_new_book_is_marked_and_records_its_migrations(tmp_path: Path) -> None:
     open_book(tmp_path / "b.sqlite").close()
     db = sqlite3.connect(tmp_path / "b.sqlite")
@@ -51,8 +65,8 @@ def test_a_new_book_is_marked_and_records_its_migrations(tmp_path: Path) -> None
     assert versions == list(range(1, SCHEMA_VERSION + 1))
 
 
-def test_sessions_come_back_as_aware_times_in_their_zone(tmp_path: Path) -> None:
-    book = open_book(tmp_path / "b.sqlite")
+def test_sessions_come_back_as_aware_times_in_their_zone(book_at: str) -> None:
+    book = open_book(book_at)
     with book.writing() as tx:
         record = tx.add_course(course(), [session(1, 7), session(2, 9, chair=2)])
     rows = book.course_sessions(record.id)
@@ -62,12 +76,18 @@ def test_sessions_come_back_as_aware_times_in_their_zone(tmp_path: Path) -> None
     ]
     assert rows[0].start.tzinfo == BERLIN
     assert book.active_course("P-001") == record
-    stored = sqlite3.connect(tmp_path / "b.sqlite").execute("SELECT start_utc FROM sessions")
-    assert stored.fetchone()[0] == "2026-12-07T08:00:00Z"
+    # UTC, whole seconds: sortable text in SQLite, a timestamptz in PostgreSQL.
+    expected = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    if book_at.startswith("postgresql://"):
+        assert stored(book_at, "SELECT start_utc FROM sessions WHERE number = 1") == [(expected,)]
+    else:
+        assert stored(book_at, "SELECT start_utc FROM sessions WHERE number = 1") == [
+            ("2026-12-07T08:00:00Z",)
+        ]
 
 
-def test_a_failed_transaction_leaves_the_book_as_it_was(tmp_path: Path) -> None:
-    book = open_book(tmp_path / "b.sqlite")
+def test_a_failed_transaction_leaves_the_book_as_it_was(book_at: str) -> None:
+    book = open_book(book_at)
 
     def fail_half_way() -> None:
         with book.writing() as tx:
@@ -80,8 +100,8 @@ def test_a_failed_transaction_leaves_the_book_as_it_was(tmp_path: Path) -> None:
     assert book.sessions_between(NOW, NOW + timedelta(days=30)) == []
 
 
-def test_the_book_itself_refuses_two_active_courses_for_a_patient(tmp_path: Path) -> None:
-    book = open_book(tmp_path / "b.sqlite")
+def test_the_book_itself_refuses_two_active_courses_for_a_patient(book_at: str) -> None:
+    book = open_book(book_at)
     with book.writing() as tx:
         tx.add_course(course(), [session(1, 7)])
     with pytest.raises(BookError, match="the book refused the change"), book.writing() as tx:
@@ -89,9 +109,9 @@ def test_the_book_itself_refuses_two_active_courses_for_a_patient(tmp_path: Path
 
 
 def test_a_cancelled_session_is_kept_with_a_raised_sequence_and_its_uid_can_be_rebooked(
-    tmp_path: Path,
+    book_at: str,
 ) -> None:
-    book = open_book(tmp_path / "b.sqlite")
+    book = open_book(book_at)
     with book.writing() as tx:
         old = tx.add_course(course(), [session(1, 7), session(2, 9)])
     since = datetime(2026, 12, 8, tzinfo=BERLIN)
@@ -104,8 +124,8 @@ def test_a_cancelled_session_is_kept_with_a_raised_sequence_and_its_uid_can_be_r
     assert book.active_course("P-001") == new
 
 
-def test_only_chairs_held_count_as_capacity(tmp_path: Path) -> None:
-    book = open_book(tmp_path / "b.sqlite")
+def test_only_chairs_held_count_as_capacity(book_at: str) -> None:
+    book = open_book(book_at)
     with book.writing() as tx:
         first = tx.add_course(course(), [session(1, 7), session(2, 9), session(3, 11, chair=None)])
         tx.cancel_course(first.id, datetime(2026, 12, 8, tzinfo=UTC))
@@ -181,7 +201,8 @@ def test_a_version_1_book_upgrades_without_losing_anything(
     with monkeypatch.context() as old:
         old.setattr(sqlite_store, "MIGRATIONS", MIGRATIONS[:1])
         old.setattr(sqlite_store, "SCHEMA_VERSION", 1)
-        open_book(path).close()
+        # That ketaplan knew no clinics: only its migrations run.
+        sqlite_store.open_dialect(path, create=True).dialect.close()
     db = sqlite3.connect(path)
     db.execute(
         "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, active, "
@@ -220,10 +241,10 @@ def test_a_version_1_book_upgrades_without_losing_anything(
     db.close()
 
 
-def test_screenings_come_back_latest_first_with_answers_in_order(tmp_path: Path) -> None:
+def test_screenings_come_back_latest_first_with_answers_in_order(book_at: str) -> None:
     from ketaplan.model.records import ScreeningRecord
 
-    book = open_book(tmp_path / "b.sqlite")
+    book = open_book(book_at)
     answers = (("prior_antidepressants", 3), ("mania", True), ("under_18", False))
     older = ScreeningRecord(
         "P-001", date(2026, 11, 1), answers, "contraindicated: mania", True, NOW
@@ -237,16 +258,16 @@ def test_screenings_come_back_latest_first_with_answers_in_order(tmp_path: Path)
         assert tx.latest_screening("P-001") == newer
     assert book.latest_screening("P-001") == newer
     assert book.latest_screening("P-002") is None
-    stored = sqlite3.connect(tmp_path / "b.sqlite").execute(
-        "SELECT answers FROM screenings WHERE screened_on = '2026-11-01'"
+    answers_on_first = stored(
+        book_at, "SELECT answers FROM screenings WHERE screened_on = '2026-11-01'"
     )
-    assert stored.fetchone()[0] == '{"prior_antidepressants": 3, "mania": true, "under_18": false}'
+    assert answers_on_first == [('{"prior_antidepressants": 3, "mania": true, "under_18": false}',)]
 
 
-def test_the_last_recorded_enrollment_counts(tmp_path: Path) -> None:
+def test_the_last_recorded_enrollment_counts(book_at: str) -> None:
     from ketaplan.model.records import EnrollmentRecord
 
-    book = open_book(tmp_path / "b.sqlite")
+    book = open_book(book_at)
     with book.writing() as tx:
         tx.record_enrollment(EnrollmentRecord("P-001", date(2026, 11, 20), NOW))
         tx.record_enrollment(EnrollmentRecord("P-001", date(2026, 11, 2), NOW))
@@ -254,10 +275,10 @@ def test_the_last_recorded_enrollment_counts(tmp_path: Path) -> None:
     assert book.enrollment("P-002") is None
 
 
-def test_a_courses_override_is_stored_and_read_back(tmp_path: Path) -> None:
+def test_a_courses_override_is_stored_and_read_back(book_at: str) -> None:
     from ketaplan.model.records import ScreeningOverride
 
-    book = open_book(tmp_path / "b.sqlite")
+    book = open_book(book_at)
     override = ScreeningOverride("cleared by Dr. A", "no screening recorded")
     new = NewCourse(
         "P-001", "iv", "IV ketamine", "{}", date(2026, 12, 7), "Europe/Berlin", NOW, override
@@ -274,22 +295,23 @@ def test_a_version_2_book_keeps_its_screenings_and_courses_gain_flags(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ketaplan.store.sqlite as sqlite_store
-    from ketaplan.model.records import ScreeningRecord
 
     path = tmp_path / "v2.sqlite"
     old_answers = (("prior_antidepressants", 3), ("mania", False), ("schizophrenia", False))
     with monkeypatch.context() as old:
         old.setattr(sqlite_store, "MIGRATIONS", MIGRATIONS[:2])
         old.setattr(sqlite_store, "SCHEMA_VERSION", 2)
-        book = open_book(path)
-        with book.writing() as tx:
-            tx.add_screening(
-                ScreeningRecord(
-                    "P-001", date(2026, 11, 20), old_answers, "no listed contraindication",
-                    False, NOW,
-                )
-            )  # fmt: skip
-        book.close()
+        # That ketaplan knew no flags and no clinics: only its migrations run.
+        sqlite_store.open_dialect(path, create=True).dialect.close()
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO screenings (patient, screened_on, answers, summary, contraindicated, "
+        "recorded_utc) VALUES ('P-001', '2026-11-20', "
+        '\'{"prior_antidepressants": 3, "mania": false, "schizophrenia": false}\', '
+        "'no listed contraindication', 0, '2026-12-01T08:00:00Z')"
+    )
+    db.commit()
+    db.close()
     db = sqlite3.connect(path)
     db.execute(
         "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, active, "
@@ -323,11 +345,11 @@ def test_a_version_2_book_keeps_its_screenings_and_courses_gain_flags(
     db.close()
 
 
-def test_a_sessions_phase_split_comes_from_its_courses_stored_protocol(tmp_path: Path) -> None:
+def test_a_sessions_phase_split_comes_from_its_courses_stored_protocol(book_at: str) -> None:
     from ketaplan.formats.protocol_file import protocol_definition
     from ketaplan.planning.protocols import ESKETAMINE
 
-    book = open_book(tmp_path / "b.sqlite")
+    book = open_book(book_at)
     new = NewCourse(
         "P-001", "esketamine", "Esketamine", protocol_definition(ESKETAMINE), date(2026, 12, 7),
         "Europe/Berlin", NOW,
@@ -490,3 +512,179 @@ def test_a_long_lived_reader_sees_every_later_write_while_the_process_opens_more
         with reader.snapshot():
             assert len(reader.sessions_between(NOW, NOW + timedelta(days=30))) == count
     reader.close()
+
+
+def test_a_course_s_life_is_stored_alike_on_both_backends(book_at: str) -> None:
+    """Every lifecycle write and read of the store, on SQLite and on PostgreSQL."""
+    from ketaplan.model.records import (
+        Attendance,
+        ClinicRecord,
+        FormFiled,
+        HistoryEntry,
+        Measurements,
+        SessionChange,
+    )
+
+    book = open_book(book_at)
+    assert book.clinic() is None
+    iv = NewCourse(
+        "P-001", "iv", "IV ketamine", '{"route": "iv"}', date(2026, 12, 7), "Europe/Berlin", NOW
+    )
+    with book.writing() as tx:
+        made = tx.add_course(iv, [session(1, 7), session(2, 9), session(3, 11)])
+    clinic = ClinicRecord("c-1", "Lakeside", '{"clinic": {"name": "Lakeside"}}', NOW, "anna", "f")
+    with book.writing() as tx:
+        tx.save_clinic(clinic)
+    # The book's first clinic takes what was stored before it.
+    assert stored(book_at, "SELECT DISTINCT clinic_id FROM sessions") == [("c-1",)]
+    assert book.clinic() == clinic
+    first, second, third = book.course_sessions(made.id)
+    later = NOW + timedelta(days=6)
+    with book.writing() as tx:
+        tx.record_session(
+            Attendance(
+                first.id, "attended", None, Measurements(128, 82, 72, 98, 18), None, "a", later
+            )
+        )
+        tx.change_session(
+            SessionChange(
+                second.id, "induction", 2, 6, second.start + timedelta(days=1),
+                second.end + timedelta(days=1), 2, "moved",
+            )
+        )  # fmt: skip
+        tx.cancel_sessions([third.id])
+        tx.set_course_state(made.id, "active", "interrupted", date(2026, 12, 9))
+        tx.add_history(HistoryEntry(made.id, "P-001", later, "anna", "move", "ill", "[]", "[]"))
+        tx.file_form(FormFiled(first.id, date(2026, 12, 8), "anna", later))
+    rows = book.patient_sessions("P-001")
+    assert [(r.number, r.status, r.sequence, r.chair, r.note) for r in rows] == [
+        (1, "attended", 0, 1, None),
+        (2, "booked", 1, 2, "moved"),
+        (3, "cancelled", 1, 1, None),
+    ]
+    assert rows[1].start == datetime(2026, 12, 10, 9, 0, tzinfo=BERLIN)
+    (record,) = book.session_records(made.id)
+    assert (record.outcome, record.measured.phq9, record.recorded) == ("attended", 18, later)
+    current = book.active_course("P-001")
+    assert current is not None
+    assert (current.induction, current.induction_since) == ("interrupted", date(2026, 12, 9))
+    (entry,) = book.history("P-001")
+    assert (entry.what, entry.who, entry.when) == ("move", "anna", later)
+    assert book.forms_filed([first.id, second.id]) == {
+        first.id: FormFiled(first.id, date(2026, 12, 8), "anna", later)
+    }
+    week = (NOW, NOW + timedelta(days=14))
+    assert [s.id for s in book.attended_sessions(*week, route="iv")] == [first.id]
+    assert book.attended_sessions(*week, route="esketamine") == []
+    assert [h.updated_by for h in book.clinic_history()] == ["anna"]
+    book.close()
+
+
+def test_clinics_of_a_postgresql_book_never_see_each_other(book_at: str) -> None:
+    from ketaplan.model.records import ClinicRecord
+
+    if not book_at.startswith("postgresql://"):
+        book = open_book(book_at)
+        with book.writing() as tx:
+            tx.save_clinic(ClinicRecord("c-1", "Lakeside", "{}", NOW, "anna"))
+        book.close()
+        other = open_book(book_at, clinic="Hillside")
+        with pytest.raises(BookError, match="a book file keeps one clinic"), other.writing() as tx:
+            tx.save_clinic(ClinicRecord("c-2", "Hillside", "{}", NOW, "ben"))
+        other.close()
+        return
+    for clinic_id, name in (("c-1", "Lakeside"), ("c-2", "Hillside")):
+        book = open_book(book_at, clinic=name)
+        with book.writing() as tx:
+            tx.save_clinic(ClinicRecord(clinic_id, name, "{}", NOW, "anna"))
+            # The same patient code and calendar uid in both: each clinic's own.
+            tx.add_course(course(), [session(1, 7)])
+        book.close()
+    lakeside = open_book(book_at, clinic="Lakeside")
+    hillside = open_book(book_at, clinic="Hillside")
+    a, b = lakeside.active_course("P-001"), hillside.active_course("P-001")
+    assert a is not None
+    assert b is not None
+    assert a.id != b.id
+    assert [s.course_id for s in lakeside.patient_sessions("P-001")] == [a.id]
+    with hillside.writing() as tx:
+        assert tx.cancel_course(a.id, NOW) == 0  # another clinic's course: untouched
+    with lakeside.writing() as tx:
+        feed = tx.add_feed("t" * 43, "staff", None, NOW, None)
+    # A feed opens its own clinic's calendar only: another clinic's server never finds it.
+    assert lakeside.feed_for_token("t" * 43) == feed
+    assert hillside.feed_for_token("t" * 43) is None
+    assert hillside.feeds() == []
+    assert lakeside.active_course("P-001") == a
+    stored_clinic = lakeside.clinic()
+    assert stored_clinic is not None
+    assert stored_clinic.name == "Lakeside"
+    lakeside.close()
+    hillside.close()
+
+
+def test_a_version_6_book_gives_its_rows_to_its_clinic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ketaplan.store.sqlite as sqlite_store
+
+    path = tmp_path / "v6.sqlite"
+    with monkeypatch.context() as old:
+        old.setattr(sqlite_store, "MIGRATIONS", MIGRATIONS[:6])
+        sqlite_store.open_dialect(path, create=True).dialect.close()
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "INSERT INTO clinic VALUES ('c-1', 'Lakeside', '{}', '2026-12-01T08:00:00Z', 'anna')"
+        )
+        db.execute(
+            "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, "
+            "active, created_utc) VALUES ('P-001', 'iv', 'IV ketamine', '{}', '2026-12-07', "
+            "'Europe/Berlin', 1, '2026-12-01T08:00:00Z')"
+        )
+        db.execute("INSERT INTO screenings (patient, screened_on, answers, summary, "
+                   "contraindicated, recorded_utc) VALUES ('P-001', '2026-11-30', '{}', '', 0, "
+                   "'2026-11-30T08:00:00Z')")  # fmt: skip
+    book = open_book(path)
+    assert book.active_course("P-001") is not None
+    assert book.latest_screening("P-001") is not None
+    assert (book.clinic() or pytest.fail("no clinic")).name == "Lakeside"
+    book.close()
+    assert stored(str(path), "SELECT clinic_id FROM courses UNION ALL "
+                  "SELECT clinic_id FROM screenings") == [("c-1",), ("c-1",)]  # fmt: skip
+
+
+def test_feeds_counter_and_revisions_alike_on_both_backends(book_at: str) -> None:
+    """The feed store, the change counter and the revision rule (a trigger on either
+    backend), on SQLite and on PostgreSQL."""
+    book = open_book(book_at)
+    before = book.state()
+    token = "k" * 43
+    with book.writing() as tx:
+        made = tx.add_feed(token, "staff", None, NOW, None)
+        record = tx.add_course(course(), [session(1, 7), session(2, 9)])
+    assert book.feed_for_token(token) == made
+    assert book.feeds() == [made]
+    assert book.state().changes == before.changes + 1
+    assert book.state().clinic_id == before.clinic_id
+    with book.writing() as tx:
+        revoked = tx.revoke_feed(made.id, NOW)
+    assert revoked is not None
+    assert revoked.revoked == NOW
+    first, second = book.course_sessions(record.id)
+    assert first.modified is not None
+    # A change written past the store's own code still raises the calendar revision.
+    if book_at.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(book_at) as pg:
+            pg.execute("UPDATE sessions SET chair = 2 WHERE id = %s", (first.id,))
+            pg.execute("UPDATE sessions SET status = 'attended' WHERE id = %s", (second.id,))
+    else:
+        with closing(sqlite3.connect(book_at)) as db, db:
+            db.execute("UPDATE sessions SET chair = 2 WHERE id = ?", (first.id,))
+            db.execute("UPDATE sessions SET status = 'attended' WHERE id = ?", (second.id,))
+    moved, attended = book.course_sessions(record.id)
+    assert (moved.sequence, moved.chair, attended.sequence) == (1, 2, 0)
+    assert book.state().changes == before.changes + 2
+    book.close()
+    assert stored(book_at, "SELECT count(*) FROM feeds WHERE token_sha256 = 'k'") == [(0,)]

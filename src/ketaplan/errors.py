@@ -72,3 +72,7 @@ class Interrupted(KetaplanError):
     """Ctrl-C: the message says what was (not) changed."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+class NoBookYet(BookError):
+    """Nothing is stored where the book should be (no file, an empty database)."""

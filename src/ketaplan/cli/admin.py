@@ -1,5 +1,5 @@
-"""`ketaplan admin`: looking after the clinic book (backup, check). Each subcommand is a
-small function; other stores' subcommands join this group here."""
+"""`ketaplan admin`: looking after the clinic book (backup, check; copy between SQLite
+and PostgreSQL, the book's clinics). Each subcommand is a small function."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from ketaplan.cli.bookfile import BookOpt, book_path
 from ketaplan.cli.common import ConfigOpt, ForceOpt, load_clinic
 from ketaplan.cli.render import plural
 from ketaplan.errors import BookError
+from ketaplan.store import is_url
 
 admin_app = typer.Typer(
-    help="Look after the clinic book: back it up, check it.\n\n"
+    help="Look after the clinic book: back it up, check it, copy it between SQLite and "
+    "PostgreSQL, list, add and rename its clinics.\n\n"
     "Example: ketaplan admin backup book-2026-12-07.sqlite",
     invoke_without_command=True,
 )
@@ -25,9 +27,25 @@ app.add_typer(admin_app, name="admin")
 MAX_PROBLEMS = 20
 
 
+# What each copied table holds, as the summary names it (singular, plural).
+_WHAT = {
+    "clinic": ("clinic", "clinics"),
+    "clinic_changes": ("clinic change", "clinic changes"),
+    "courses": ("course", "courses"),
+    "sessions": ("session", "sessions"),
+    "screenings": ("screening", "screenings"),
+    "session_records": ("session record", "session records"),
+    "history": ("history entry", "history entries"),
+    "rems_forms": ("REMS form", "REMS forms"),
+    "rems_enrollments": ("REMS enrollment", "REMS enrollments"),
+    "feeds": ("calendar feed", "calendar feeds"),
+}
+
+
 @admin_app.callback()
 def admin(ctx: typer.Context) -> None:
-    """Look after the clinic book: back it up, check it.
+    """Look after the clinic book: back it up, check it, copy it between SQLite and
+    PostgreSQL, list its clinics.
 
     Example: ketaplan admin backup book-2026-12-07.sqlite
     """
@@ -54,7 +72,7 @@ def backup(
     """
     from ketaplan.booking.maintenance import back_up  # the backup's modules, here only
 
-    path, _ = book_path(book_option, load_clinic(config))
+    path = _file(book_path(book_option, load_clinic(config))[0], "backup")
     found = back_up(path, file, force=force)
     sys.stdout.write(
         f"Backed up {path} to {file}: {plural(found.courses, 'course')}, "
@@ -71,7 +89,7 @@ def check(book_option: BookOpt = None, config: ConfigOpt = None) -> None:
     """
     from ketaplan.booking.maintenance import check as check_book  # here only
 
-    path, _ = book_path(book_option, load_clinic(config))
+    path = _file(book_path(book_option, load_clinic(config))[0], "check")
     found = check_book(path)
     if found.problems:
         shown = found.problems[:MAX_PROBLEMS]
@@ -95,3 +113,65 @@ def check(book_option: BookOpt = None, config: ConfigOpt = None) -> None:
             f"{', '.join(names)} (from before codes had one spelling); ketaplan's commands "
             "reach only the one in upper case\n"
         )
+
+
+def _file(where: Path | str, command: str) -> Path:
+    """An SQLite book's file; a PostgreSQL book is looked after by its server."""
+    if isinstance(where, Path):
+        return where
+    raise BookError(
+        f"`ketaplan admin {command}` works on an SQLite book file; a PostgreSQL book is "
+        f"backed up and checked on its server (pg_dump), or copied to a file with "
+        f"`ketaplan admin copy URL FILE`"
+    )
+
+
+def _target(value: str) -> str | Path:
+    return value if is_url(value) else Path(value).expanduser()
+
+
+@admin_app.command("copy")
+def copy(
+    source: Annotated[
+        str,
+        typer.Argument(metavar="SRC", help="The book to copy: a file or a postgresql:// URL."),
+    ],
+    destination: Annotated[
+        str,
+        typer.Argument(metavar="DST", help="A new or empty book: a file or a postgresql:// URL."),
+    ],
+) -> None:
+    """Copy a whole book, every clinic, into a new or empty one (SQLite to PostgreSQL, or
+    back), in one transaction.
+
+    The rows of every table are counted in both before the copy commits; anything else
+    leaves the destination as it was. Nothing is written to the source. A destination
+    holding anything is refused.
+
+    Example: ketaplan admin copy book.sqlite postgresql://ketaplan@db.example/clinics
+    """
+    from ketaplan.store import copy_book  # the copy code only for this command
+
+    src, dst, counts = copy_book(_target(source), _target(destination))
+    parts = [
+        f"{n} {_WHAT.get(table, (table, table))[0 if n == 1 else 1]}"
+        for table, n in counts.items()
+        if table != "book_info"  # the book's own id and change counter: always one
+    ]
+    sys.stdout.write(f"Copied {src} to {dst}: {', '.join(parts)}; the counts match\n")
+
+
+@admin_app.command("clinics")
+def list_clinics(book_option: BookOpt = None, config: ConfigOpt = None) -> None:
+    """List the clinics of the book, with their courses. `ketaplan init --clinic NAME`
+    with a config whose [clinic] name is NAME adds one to a PostgreSQL book.
+
+    Example: ketaplan admin clinics --book postgresql://ketaplan@db.example/clinics
+    """
+    from ketaplan.store import clinics  # as above
+
+    where, _ = book_path(book_option, load_clinic(config))
+    location, found = clinics(where)
+    sys.stdout.write(f"Clinics in {location}:\n")
+    for clinic in found:
+        sys.stdout.write(f"  {clinic.name}: {plural(clinic.courses, 'course')}\n")

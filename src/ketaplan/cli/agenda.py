@@ -12,7 +12,7 @@ from ketaplan.booking.agenda import Agenda, course_span
 from ketaplan.booking.agenda import agenda as agenda_of
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
     DayOpt,
@@ -100,6 +100,7 @@ def agenda(
     ] = True,
     fmt: FormatOpt = "table",
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """The clinic's sessions by day, time and chair, with each day's chair utilization.
@@ -122,7 +123,7 @@ def agenda(
             raise UsageError("a DATE argument goes with --month alone: agenda --month [DATE]")
         from ketaplan.cli.agenda_month import month_agenda  # the month grid only
 
-        month_agenda(when, fmt, book_option, config)
+        month_agenda(when, fmt, book_option, config, clinic_option)
         return
     check_format(fmt)
     if detail and fmt == "csv":
@@ -130,7 +131,7 @@ def agenda(
     # The options are checked before the book is opened; the days follow its clinic's zone.
     date_range(day, week, None, first, last, clock.today_in("UTC"))
     wanted = _statuses(status)
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic
         zone = clinic_zone(None, clinic)
         code = check_patient(patient, clinic) if patient is not None else None

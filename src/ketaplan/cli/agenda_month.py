@@ -18,12 +18,18 @@ from ketaplan.formats.shapes import MONTH_CSV, MonthJson, month_csv_rows, month_
 from ketaplan.parsing import parse_date
 
 
-def month_agenda(when: str | None, fmt: str, book_option: str | None, config: Path | None) -> None:
+def month_agenda(
+    when: str | None,
+    fmt: str,
+    book_option: str | None,
+    config: Path | None,
+    clinic_option: str | None = None,
+) -> None:
     """The clinic's month holding `when` (YYYY-MM or a date; default this month)."""
     check_format(fmt)
     # The month is checked before the book is opened; "today" follows its clinic's zone.
     _anchor(when, clock.today_in("UTC"))
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic
         zone = clinic_zone(None, clinic)
         today = clock.today_in(zone)

@@ -9,7 +9,7 @@ import typer
 
 from ketaplan.booking.lifecycle import record
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.changes import (
     CorrectOpt,
     DateOpt,
@@ -72,6 +72,7 @@ def attend(
     by: ByOpt = None,
     dry_run: DryRunOpt = False,
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Record that a patient attended a session (today's, or --date / --session).
@@ -82,7 +83,7 @@ def attend(
 
     Example: ketaplan attend --patient P-001 --bp 128/82 --hr 72 --spo2 98 --phq9 14
     """
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
         ctx = context(clinic, by, dry_run=dry_run)

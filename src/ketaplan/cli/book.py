@@ -22,7 +22,7 @@ from ketaplan.booking.courses import (
 )
 from ketaplan.cli import clock
 from ketaplan.cli.app import app, mark_stored
-from ketaplan.cli.bookfile import BookOpt, check_book_zone, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, check_book_zone, opened_book
 from ketaplan.cli.common import (
     ClosedOpt,
     ConfigOpt,
@@ -144,6 +144,7 @@ def book(
         ),
     ] = None,
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     fmt: FormatOpt = "table",
     config: ConfigOpt = None,
 ) -> None:
@@ -176,7 +177,7 @@ def book(
         check_patient_form(patient)
         if override is not None:
             parse_override(override)
-    with opened_book(book_option, config, create=True) as opened:
+    with opened_book(book_option, config, create=True, clinic_option=clinic_option) as opened:
         clinic = opened.clinic
         check_book_zone(tz, clinic)
         zone = clinic_zone(None, clinic)
@@ -185,7 +186,7 @@ def book(
             holidays, maintenance_every, maintenance_sessions, until, lozenges, override,
         )  # fmt: skip
         now = clock.now()
-        if replace_ and opened.path.exists():
+        if replace_ and opened.exists:
             patients = [job.request.patient for job in jobs]
             cancels = sessions_to_cancel(opened.book, patients, now)
             _confirm_cancelling(cancels, yes=yes or dry_run)

@@ -1,7 +1,8 @@
-"""The clinic book file and its clinic, shared by every command that reads or writes it:
+"""The clinic book and its clinic, shared by every command that reads or writes it:
 which config (`--config`, $KETAPLAN_CONFIG, ketaplan.toml here or above, the user config
-folder), which book (`--book`, $KETAPLAN_BOOK, the config, the user data directory),
-and the clinic the book is kept for."""
+folder), which book (`--book`, $KETAPLAN_BOOK, the config, the user data directory: a
+file, or a PostgreSQL URL), which of its clinics (`--clinic`, the config), and the
+clinic's settings the book keeps."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ketaplan.cli.common import found_config, system_zone
 from ketaplan.errors import UsageError
 from ketaplan.formats.config_file import ConfigChoice
 from ketaplan.model.clinic import ClinicConfig
+from ketaplan.store import is_url
 
 if TYPE_CHECKING:
     from tempfile import TemporaryDirectory
@@ -33,26 +35,40 @@ BookOpt = Annotated[
     str | None,
     typer.Option(
         "--book",
-        metavar="FILE",
-        help="The clinic book (default: $KETAPLAN_BOOK, else book.path in the config, "
-        "else book.sqlite in the user data directory).",
+        metavar="FILE|URL",
+        help="The clinic book: a file, or a postgresql://USER@HOST/DB URL (password from "
+        "PGPASSWORD or ~/.pgpass) (default: $KETAPLAN_BOOK, else book.url or book.path in "
+        "the config, else book.sqlite in the user data directory).",
+        show_default=False,
+    ),
+]
+ClinicOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--clinic",
+        metavar="NAME",
+        help="The clinic of the book to work on, when it holds several (default: "
+        "book.clinic in the config, else the book's only clinic).",
         show_default=False,
     ),
 ]
 
 
-def book_path(option: str | None, clinic: ClinicConfig) -> tuple[Path, str]:
-    """The book's path and why that one: `--book`, else $KETAPLAN_BOOK, else the
-    config's [book] path, else book.sqlite in the user data directory."""
+def book_path(option: str | None, clinic: ClinicConfig) -> tuple[Path | str, str]:
+    """The book's path (or PostgreSQL URL) and why that one: `--book`, else
+    $KETAPLAN_BOOK, else the config's [book] url or path, else book.sqlite in the user
+    data directory."""
     if option is not None:
         if not option.strip():
             raise UsageError(
                 "--book is empty; give the clinic book's file, e.g. --book book.sqlite"
             )
-        return Path(option).expanduser(), "given with --book"
+        return (option if is_url(option) else Path(option).expanduser()), "given with --book"
     env = os.environ.get("KETAPLAN_BOOK")
     if env:
-        return Path(env).expanduser(), "from $KETAPLAN_BOOK"
+        return (env if is_url(env) else Path(env).expanduser()), "from $KETAPLAN_BOOK"
+    if clinic.book_url is not None:
+        return clinic.book_url, "book.url in the config"
     if clinic.book is not None:
         return clinic.book, "book.path in the config"
     from platformdirs import user_data_dir  # only when no book is named
@@ -61,13 +77,16 @@ def book_path(option: str | None, clinic: ClinicConfig) -> tuple[Path, str]:
 
 
 def book_files(option: str | None, clinic: ClinicConfig) -> tuple[Path, ...]:
-    """The book in use and SQLite's files beside it: never an output file."""
+    """The book in use and SQLite's files beside it: never an output file (none for a
+    PostgreSQL book)."""
     path, _ = book_path(option, clinic)
     return sqlite_files(path)
 
 
-def sqlite_files(path: Path) -> tuple[Path, ...]:
-    """A book's file and SQLite's files beside it."""
+def sqlite_files(path: Path | str) -> tuple[Path, ...]:
+    """A book's file and SQLite's files beside it (none for a PostgreSQL URL)."""
+    if not isinstance(path, Path):
+        return ()
     return (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal")))
 
 
@@ -96,13 +115,15 @@ class OpenedBook:
 
     def __init__(
         self,
-        path: Path,
+        path: Path | str,
         book: Book | None,
         clinic: ClinicConfig,
         found: ConfigChoice,
         record: ClinicRecord | None,
+        clinic_name: str | None = None,
     ) -> None:
         self.path = path
+        self.clinic_name = clinic_name
         self._book = book
         self.clinic = clinic
         self.found = found
@@ -121,8 +142,15 @@ class OpenedBook:
     def book(self) -> Book:
         """The book, for reading; BookError when it does not exist yet."""
         if self._book is None:
-            self._book = _open(self.path, create=False, group=self.clinic.book_group)
+            self._book = _open(
+                self.path, create=False, group=self.clinic.book_group, clinic=self.clinic_name
+            )
         return self._book
+
+    @property
+    def exists(self) -> bool:
+        """Whether the book is there already (a PostgreSQL book always is)."""
+        return self._book is not None or not isinstance(self.path, Path) or self.path.exists()
 
     @property
     def location(self) -> str:
@@ -132,7 +160,9 @@ class OpenedBook:
         """Before the first write: the book, made if need be; a book that carries no
         clinic yet stores the one it is used with, and says so on stderr."""
         if self._book is None:
-            self._book = _open(self.path, create=True, group=self.clinic.book_group)
+            self._book = _open(
+                self.path, create=True, group=self.clinic.book_group, clinic=self.clinic_name
+            )
         self.announce()
         if self.record is None:
             from ketaplan.booking.clinic import book_clinic  # with the book's writes only
@@ -149,7 +179,7 @@ class OpenedBook:
     def scratch(self) -> Book:
         """For a dry run: the book, or an empty one in a temporary folder when it does
         not exist yet (a dry run never makes it)."""
-        if self._book is None and not self.path.exists():
+        if self._book is None and isinstance(self.path, Path) and not self.path.exists():
             import tempfile  # dry runs only
 
             from ketaplan.store import open_book  # the book's commands only
@@ -167,16 +197,16 @@ class OpenedBook:
             self._scratch.cleanup()
 
 
-def _open(path: Path, *, create: bool, group: str | None) -> Book:
+def _open(path: Path | str, *, create: bool, group: str | None, clinic: str | None) -> Book:
     """Open the book, saying on stderr what opening it found or did (a new book, its
     access fixed)."""
     from ketaplan.store import open_book  # the book's commands only
 
-    book = open_book(path, create=create, group=group)
+    book = open_book(path, create=create, group=group, clinic=clinic)
     for notice in book.notices:
         sys.stderr.write(f"{notice}\n")
     if book.created:
-        sys.stderr.write(f"Created a new clinic book at {path}\n")
+        sys.stderr.write(f"Created a new clinic book at {book.location}\n")
     return book
 
 
@@ -187,6 +217,7 @@ def opened_book(
     *,
     create: bool,
     compare: bool = True,
+    clinic_option: str | None = None,
 ) -> Iterator[OpenedBook]:
     """Open the book and find its clinic; says on stderr which book and clinic, once.
     Refuses a config file that disagrees with the clinic the book carries, unless not
@@ -197,19 +228,25 @@ def opened_book(
     from ketaplan.booking.clinic import book_clinic, with_zone  # the book's commands only
     from ketaplan.store import make_book_folder
 
-    if why == "the user data directory" and create:
+    clinic_name = clinic_option if clinic_option is not None else config.book_clinic
+    if why == "the user data directory" and create and isinstance(path, Path):
         notice = make_book_folder(path.parent, config.book_group)
         if notice:
             sys.stderr.write(f"{notice}\n")
     zoned = with_zone(config, system_zone())
     try:
-        exists = path.exists()
+        # A PostgreSQL book is opened at once: the server makes an empty one a book.
+        exists = path.exists() if isinstance(path, Path) else True
     except OSError:
         exists = True  # opening it says what is wrong (a folder the user cannot enter)
     # A writing command opens an existing book as a writer: it is checked for damage
     # before anything is written; a new book is made only at the first write.
-    book = _open(path, create=create, group=config.book_group) if exists or not create else None
-    opened = OpenedBook(path, book, zoned, found, None)
+    book = (
+        _open(path, create=create, group=config.book_group, clinic=clinic_name)
+        if exists or not create
+        else None
+    )
+    opened = OpenedBook(path, book, zoned, found, None, clinic_name)
     try:
         if book is not None:
             seen = found if compare else ConfigChoice(None, found.why)

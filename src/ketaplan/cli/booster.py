@@ -8,7 +8,7 @@ import typer
 
 from ketaplan.booking.lifecycle import booster as book_booster
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.changes import DryRunOpt, ReasonOpt, clean_text, context, print_result
 from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient
 from ketaplan.cli.user import ByOpt
@@ -32,6 +32,7 @@ def booster(
     by: ByOpt = None,
     dry_run: DryRunOpt = False,
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Book one extra maintenance session (a relapse) on an active course, at least the
@@ -40,7 +41,7 @@ def booster(
 
     Example: ketaplan booster --patient P-001 --date 2027-01-12 --reason "relapse"
     """
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
         ctx = context(clinic, by, dry_run=dry_run)

@@ -9,7 +9,7 @@ import typer
 
 from ketaplan.booking.lifecycle import cancel as cancel_sessions
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.changes import DryRunOpt, SessionOpt, clean_text, context, print_result
 from ketaplan.cli.common import ConfigOpt, FromOpt, PatientOpt, check_patient
 from ketaplan.cli.user import ByOpt
@@ -31,6 +31,7 @@ def cancel(
     by: ByOpt = None,
     dry_run: DryRunOpt = False,
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Cancel a session (--session N; the rest of the course is re-planned), every booked
@@ -41,7 +42,7 @@ def cancel(
     given = [n for n, v in (("--session", session), ("--from", first), ("--course", course)) if v]
     if len(given) != 1:
         raise UsageError("give one of --session N, --from DATE or --course")
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
         why = clean_text(reason, "--reason") or ""

@@ -14,7 +14,7 @@ import typer
 from ketaplan import __version__
 from ketaplan.booking.clinic import apply_clinic, with_zone
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, book_path, opened_book, who
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, book_path, opened_book, who
 from ketaplan.cli.common import (
     ConfigOpt,
     check_format,
@@ -24,7 +24,7 @@ from ketaplan.cli.common import (
     system_zone,
 )
 from ketaplan.cli.render import aligned, plural
-from ketaplan.errors import BookError
+from ketaplan.errors import BookError, NoBookYet
 from ketaplan.formats.config_file import (
     ConfigChoice,
     clinic_settings,
@@ -48,7 +48,9 @@ app.add_typer(clinic_app, name="clinic")
 
 
 @app.command()
-def init(config: ConfigOpt = None, book_option: BookOpt = None) -> None:
+def init(
+    config: ConfigOpt = None, book_option: BookOpt = None, clinic_option: ClinicOpt = None
+) -> None:
     """Make a clinic book, kept for the clinic of the config file.
 
     The clinic's name, zone, days, hours, closures, holidays, chairs and defaults are
@@ -57,7 +59,7 @@ def init(config: ConfigOpt = None, book_option: BookOpt = None) -> None:
 
     Example: ketaplan init --config ketaplan.toml --book clinic.sqlite
     """
-    with opened_book(book_option, config, create=True) as opened:
+    with opened_book(book_option, config, create=True, clinic_option=clinic_option) as opened:
         if opened.record is not None:
             sys.stderr.write(
                 f"The book {opened.location} is already kept for the clinic "
@@ -82,6 +84,7 @@ def clinic(ctx: typer.Context) -> None:
 @clinic_app.command("show")
 def show(
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="toml or json.")] = (
         "toml"
     ),
@@ -97,7 +100,7 @@ def show(
     Example: ketaplan clinic show > ketaplan.toml
     """
     check_format(fmt, ("toml", "json"))
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         location = opened.location
         if opened.record is None:
             raise BookError(
@@ -149,6 +152,7 @@ def apply(
         ),
     ] = False,
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
 ) -> None:
     """Change the book's clinic to the settings of a config file.
 
@@ -159,7 +163,9 @@ def apply(
 
     Example: ketaplan clinic apply ketaplan.toml
     """
-    with opened_book(book_option, file, create=False, compare=False) as opened:
+    with opened_book(
+        book_option, file, create=False, compare=False, clinic_option=clinic_option
+    ) as opened:
         found, config = found_config(file)
         new = with_zone(config, system_zone())
         calendar = clinic_calendar(new, None, None, None)
@@ -199,7 +205,9 @@ def apply(
 
 
 @app.command()
-def info(config: ConfigOpt = None, book_option: BookOpt = None) -> None:
+def info(
+    config: ConfigOpt = None, book_option: BookOpt = None, clinic_option: ClinicOpt = None
+) -> None:
     """Print the version, the config and the book in use and why, and the book's clinic.
 
     Example: ketaplan info
@@ -207,17 +215,24 @@ def info(config: ConfigOpt = None, book_option: BookOpt = None) -> None:
     found, settings = found_config(config)
     path, why = book_path(book_option, settings)
     lines = [f"ketaplan {__version__}", f"Config: {found.label} ({found.why})"]
-    lines.append(f"Book: {path} ({why}{'' if path.exists() else '; not created yet'})")
-    lines += _clinic_lines(path, found, with_zone(settings, system_zone()))
+    exists = not isinstance(path, Path) or path.exists()
+    lines.append(f"Book: {path} ({why}{'' if exists else '; not created yet'})")
+    name = clinic_option if clinic_option is not None else settings.book_clinic
+    lines += _clinic_lines(path, exists, name, found, with_zone(settings, system_zone()))
     sys.stdout.write("\n".join(lines) + "\n")
 
 
-def _clinic_lines(path: Path, found: ConfigChoice, config: ClinicConfig) -> list[str]:
-    if not path.exists():
+def _clinic_lines(
+    path: Path | str, exists: bool, name: str | None, found: ConfigChoice, config: ClinicConfig
+) -> list[str]:
+    if not exists:
         return [f"Clinic: {config.name} · {config.zone} (from {found.label}, stored at init)"]
     from ketaplan.store import open_book  # only when the book exists
 
-    book = open_book(path, create=False)
+    try:
+        book = open_book(path, create=False, clinic=name)
+    except NoBookYet:  # an empty PostgreSQL database: a book at its first write
+        return [f"Clinic: {config.name} · {config.zone} (from {found.label}, stored at init)"]
     try:
         record = book.clinic()
     finally:

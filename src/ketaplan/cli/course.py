@@ -14,7 +14,7 @@ from ketaplan.booking.lifecycle import measured_text
 from ketaplan.booking.views import CourseView, SessionView, course_view
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
     PatientOpt,
@@ -37,6 +37,7 @@ def course(
         "table"
     ),
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """A patient's course: every session's status, the next session, what was measured
@@ -45,7 +46,7 @@ def course(
     Example: ketaplan course --patient P-001 --format json
     """
     check_format(fmt, COURSE_FORMATS)
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
         today = clock.today_in(clinic_zone(None, clinic))

@@ -12,7 +12,7 @@ import typer
 from ketaplan.booking.calendars import patient_calendar, staff_calendar
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book, sqlite_files
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book, sqlite_files
 from ketaplan.cli.common import (
     ConfigOpt,
     DayOpt,
@@ -52,6 +52,7 @@ def export(
     first: FromOpt = None,
     last: ToOpt = None,
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
     force: ForceOpt = False,
 ) -> None:
@@ -82,7 +83,7 @@ def export(
     from ketaplan.formats.ics import write_calendar  # icalendar: for exports only
 
     stamp = clock.calendar_stamp()
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic
         zone = clinic_zone(None, clinic)
         today = clock.today_in(zone)

@@ -12,7 +12,7 @@ import typer
 
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.common import ConfigOpt, check_patient, clinic_zone
 from ketaplan.cli.render import aligned
 from ketaplan.errors import UsageError
@@ -61,6 +61,7 @@ def create(
         ),
     ] = None,
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Make a feed and print its URL, to subscribe to in a calendar.
@@ -79,7 +80,7 @@ def create(
 
     now = clock.now()
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic
         zone = clinic_zone(None, clinic)
         code = None if patient is None else check_patient(patient, clinic)
@@ -106,12 +107,14 @@ def create(
 
 
 @feed_app.command("list")
-def list_feeds(book_option: BookOpt = None, config: ConfigOpt = None) -> None:
+def list_feeds(
+    book_option: BookOpt = None, clinic_option: ClinicOpt = None, config: ConfigOpt = None
+) -> None:
     """List every feed made: its id, kind, patient, dates and state (never its token).
 
     Example: ketaplan feed list
     """
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         zone = clinic_zone(None, opened.clinic)
         feeds = opened.book.feeds()
     if not feeds:
@@ -136,6 +139,7 @@ def list_feeds(book_option: BookOpt = None, config: ConfigOpt = None) -> None:
 def revoke(
     feed_id: Annotated[int, typer.Argument(metavar="ID", help="The feed's id (`feed list`).")],
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Revoke a feed: its URL answers 404 from now on, like any unknown URL.
@@ -144,7 +148,7 @@ def revoke(
     """
     from ketaplan.booking.feeds import revoke_feed
 
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         zone = clinic_zone(None, opened.clinic)
         feed = revoke_feed(opened.keep_clinic(), feed_id, clock.now())
     since = (

@@ -12,7 +12,7 @@ import typer
 
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book, sqlite_files
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book, sqlite_files
 from ketaplan.cli.common import ConfigOpt, check_patient, check_patient_form, clinic_zone
 from ketaplan.errors import OutputError, UsageError
 from ketaplan.formats.files import Ours
@@ -54,6 +54,7 @@ def handout(
         ),
     ] = None,
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Print the patient's handout: the clinic, the patient's code and a blank line for the
@@ -84,7 +85,7 @@ def handout(
     targets = [(path, kind) for path, kind in ((pdf, "pdf"), (html, "html")) if path]
     for path, kind in targets:
         _check_target(path, kind)
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         # The book's clinic: its language, paper and zone.
         clinic = opened.clinic
         code = check_patient(patient, clinic)

@@ -10,7 +10,7 @@ import typer
 
 from ketaplan.booking.views import patient_history
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
     PatientOpt,
@@ -53,6 +53,7 @@ def history(
         "table"
     ),
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Every change to a patient's courses, oldest first: when, who, what and why (JSON
@@ -61,7 +62,7 @@ def history(
     Example: ketaplan history --patient P-001 --format json
     """
     check_format(fmt, HISTORY_FORMATS)
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
         zone = clinic_zone(None, clinic)

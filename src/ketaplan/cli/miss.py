@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ketaplan.booking.lifecycle import record
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.changes import (
     CorrectOpt,
     DateOpt,
@@ -30,6 +30,7 @@ def miss(
     by: ByOpt = None,
     dry_run: DryRunOpt = False,
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Record that a patient did not come to a session; the rest of the course is
@@ -37,7 +38,7 @@ def miss(
 
     Example: ketaplan miss --patient P-001 --date 2026-12-11 --reason "no-show"
     """
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
         ctx = context(clinic, by, dry_run=dry_run)

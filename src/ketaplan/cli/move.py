@@ -9,7 +9,7 @@ import typer
 
 from ketaplan.booking.lifecycle import move as move_session
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.changes import DryRunOpt, clean_text, context, print_result
 from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient
 from ketaplan.cli.user import ByOpt
@@ -46,6 +46,7 @@ def move(
     by: ByOpt = None,
     dry_run: DryRunOpt = False,
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Move a booked session to another day (and time); the sessions after it are
@@ -53,7 +54,7 @@ def move(
 
     Example: ketaplan move --patient P-001 --session 4 --to 2026-12-15 --time 10:00
     """
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
         ctx = context(clinic, by, dry_run=dry_run)

@@ -19,7 +19,7 @@ from ketaplan.booking.rems import enroll as enroll_patient
 from ketaplan.booking.rems import forms_due_between
 from ketaplan.cli import clock
 from ketaplan.cli.app import app, mark_stored
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
     DayOpt,
@@ -87,6 +87,7 @@ def enroll(
         ),
     ] = None,
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Record a patient's esketamine REMS enrollment; the first treatment needs it.
@@ -99,7 +100,7 @@ def enroll(
     if (patient is None) == (code_argument is None):
         raise UsageError("give the patient's code once: --patient CODE")
     check_patient_form(patient or code_argument or "")
-    with opened_book(book_option, config, create=True) as opened:
+    with opened_book(book_option, config, create=True, clinic_option=clinic_option) as opened:
         code = check_patient(patient or code_argument or "", opened.clinic)
         today = clock.today_in(clinic_zone(None, opened.clinic))
         day = parse_date(on, what="--date", today=today)
@@ -131,6 +132,7 @@ def due(
     last: ToOpt = None,
     fmt: FormatOpt = "table",
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """List the REMS patient monitoring forms due in a week (or other days), and those
@@ -148,7 +150,7 @@ def due(
     check_format(fmt)
     # The options are checked before the book is opened; the days follow its clinic's zone.
     date_range(day, week, month, first, last, clock.today_in("UTC"))
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic
         zone = clinic_zone(None, clinic)
         today = clock.today_in(zone)
@@ -190,6 +192,7 @@ def filed(
     ],
     by: ByOpt = None,
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Record that the REMS patient monitoring form of an attended esketamine session was
@@ -200,7 +203,7 @@ def filed(
     from ketaplan.booking.lifecycle import file_form  # the lifecycle's use cases: filed only
     from ketaplan.cli.changes import context
 
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
         book = opened.book

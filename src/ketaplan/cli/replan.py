@@ -9,7 +9,7 @@ import typer
 
 from ketaplan.booking.lifecycle import ReplanMode, replan_course
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.changes import DryRunOpt, ReasonOpt, clean_text, context, print_result
 from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient
 from ketaplan.cli.user import ByOpt
@@ -48,6 +48,7 @@ def replan(
     by: ByOpt = None,
     dry_run: DryRunOpt = False,
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Re-plan the rest of a course: --continue or --restart an interrupted induction, or
@@ -63,7 +64,7 @@ def replan(
     modes = [mode for mode, on in chosen if on]
     if len(modes) != 1:
         raise UsageError("give one of --continue, --restart or --previous-frequency")
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
         ctx = context(clinic, by, dry_run=dry_run)

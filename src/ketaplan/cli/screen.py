@@ -17,7 +17,7 @@ import typer
 from ketaplan.booking.screenings import latest_screening, store_screening
 from ketaplan.cli import clock
 from ketaplan.cli.app import app, mark_stored
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
     check_format,
@@ -87,6 +87,7 @@ def screen(
     show: ShowOpt = None,
     fmt: ScreenFormatOpt = "table",
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Ask the screening questions, store the answers in the book, print what they list.
@@ -109,7 +110,7 @@ def screen(
         if given:
             raise UsageError(f"--show prints a stored screening; drop {given[0]}")
         check_patient_form(show)
-        with opened_book(book_option, config, create=False) as opened:
+        with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
             code = check_patient(show, opened.clinic)
             print_screening(latest_screening(opened.book, code), fmt)
         return
@@ -121,7 +122,7 @@ def screen(
         parse_date(on, what="--date", today=clock.today_in("UTC"))
     if answers is not None and not answers.is_file():
         raise UsageError(f"answers file {answers} does not exist")
-    with opened_book(book_option, config, create=True) as opened:
+    with opened_book(book_option, config, create=True, clinic_option=clinic_option) as opened:
         result = take_screening(
             patient=patient,
             answers_file=answers,

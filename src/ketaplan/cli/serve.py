@@ -9,7 +9,7 @@ import typer
 
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.common import ConfigOpt, clinic_zone
 from ketaplan.errors import UsageError
 from ketaplan.parsing import parse_interval
@@ -32,6 +32,7 @@ def serve(
         ),
     ] = "14d:12w",
     book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Serve the book's calendar feeds over HTTP, read-only, until interrupted.
@@ -50,9 +51,10 @@ def serve(
     from ketaplan.store import open_book
 
     # Open it once now: a missing or foreign book is refused before the server starts.
-    with opened_book(book_option, config, create=False) as opened:
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic
         path = opened.path
+        name = opened.clinic_name
         opened.book.state()
     zone = clinic_zone(None, clinic)
     try:
@@ -61,7 +63,7 @@ def serve(
         raise UsageError("ketaplan serve needs its extra: pip install 'ketaplan[serve]'") from None
     service = FeedService(clinic, zone, Window(back, ahead), clock.now)
     sys.stderr.write(f"Serving the feeds of {path} on http://{host}:{port}/ (Ctrl+C stops)\n")
-    run_server(service, lambda: open_book(path, create=False), host=host, port=port)
+    run_server(service, lambda: open_book(path, create=False, clinic=name), host=host, port=port)
 
 
 def _window(text: str) -> tuple[int, int]:

@@ -268,6 +268,20 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "",
         "share the book with this group (0660); unset: its owner's alone (0600)",
     ),
+    ConfigKey(
+        "book",
+        "url",
+        '"postgresql://USER@HOST/DB"',
+        "",
+        "a clinic network's book on PostgreSQL, instead of path (no password in it)",
+    ),
+    ConfigKey(
+        "book",
+        "clinic",
+        "string",
+        "",
+        "the clinic of the book to work on; unset: the book's only clinic",
+    ),
 )
 _SECTIONS = {
     section: {k.key for k in CONFIG_KEYS if k.section == section}
@@ -441,6 +455,10 @@ def _from_dict(data: Mapping[str, object], path: Path | None) -> ClinicConfig:
         language=_language(clinic.get("language", base.language), path),
         paper=_paper(clinic.get("paper")),
         book_group=_group(book.get("group")),
+        book_url=_book_url(book),
+        book_clinic=_str(book["clinic"], "book.clinic").strip() or None
+        if "clinic" in book
+        else None,
         patient_code=_pattern(clinic.get("patient_code", base.patient_code)),
         source=path,
     )
@@ -561,6 +579,18 @@ def _pattern(value: object) -> str:
     return text
 
 
+def _book_url(book: Mapping[str, object]) -> str | None:
+    value = book.get("url")
+    if value is None:
+        return None
+    url = _str(value, "book.url")
+    if "path" in book:
+        raise UsageError("give book.path or book.url, not both")
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise UsageError(f"book.url must be a postgresql:// URL, got {url.split('@')[-1]!r}")
+    return url
+
+
 def _hours(value: object) -> Mapping[int, tuple[time, time]]:
     """`hours = "08:00-18:00"` for every open day, or a table by weekday (the days it
     leaves out are closed)."""
@@ -592,8 +622,8 @@ def _span(text: str, key: str) -> tuple[time, time]:
 
 def clinic_settings(config: ClinicConfig) -> dict[str, dict[str, object]]:
     """The config's settings as the config file's own sections and keys, every key
-    spelled out (defaults included); `book.path` and `book.group` are left out: they
-    are about the book's file, not the clinic."""
+    spelled out (defaults included); the [book] keys are left out: they are about the
+    book (its file or URL, its group, which of its clinics), not the clinic."""
     open_days = sorted(config.open_weekdays)
     clinic: dict[str, object] = {"name": config.name, "location": config.location}
     if config.zone is not None:

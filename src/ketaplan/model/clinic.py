@@ -83,6 +83,8 @@ class ClinicConfig:
             (en, de) or a clinic's own catalogue FILE.toml.
         paper: a4 or letter for the handout; None to choose from the clinic's country.
         book_group: the OS group that shares the book (0660); None for its owner alone.
+        book_url: a `postgresql://` URL of a clinic network's book (instead of `book`).
+        book_clinic: the clinic of the book that commands work on; None for its only one.
         patient_code: the regular expression every (upper-cased) patient code matches.
         source: the file this came from, or None for built-in defaults.
     """
@@ -121,5 +123,7 @@ class ClinicConfig:
     language: str = "en"
     paper: str | None = None
     book_group: str | None = None
+    book_url: str | None = None
+    book_clinic: str | None = None
     patient_code: str = DEFAULT_PATIENT_CODE
     source: Path | None = None

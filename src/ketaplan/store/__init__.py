@@ -5,8 +5,11 @@ Nothing above this package writes SQL. Commands talk to a `Book` (reading) and, 
 true until it commits, and a failure leaves the book exactly as it was). The records
 going in and out are frozen dataclasses with aware datetimes.
 
-`open_book(path)` opens the embedded SQLite book (`sqlite.py`); a clinic network could
-later add a PostgreSQL implementation of the same two protocols and choose it here.
+`open_book(path)` opens the embedded SQLite book (`sqlite.py`); `open_book(url)` with a
+`postgresql://` URL opens a clinic network's book on a PostgreSQL server (`postgres.py`),
+loaded only then. Both share every query (`base.py`). A book holds its clinics (the
+`clinic` table: one in a file, any number in a PostgreSQL book), and every course,
+session, screening and enrollment belongs to one of them; a `Book` is one clinic's.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ketaplan.model.protocol import Location, Route
 from ketaplan.model.records import (
@@ -38,6 +41,9 @@ from ketaplan.model.records import (
     SessionChange,
     SessionRecord,
 )
+
+if TYPE_CHECKING:
+    from ketaplan.store.base import Clinic, Dialect
 
 
 @dataclass(frozen=True)
@@ -260,16 +266,35 @@ class BookWriter(Protocol):
         ...
 
 
-def open_book(path: Path, *, create: bool = True, group: str | None = None) -> Book:
-    """Open the book at `path`, creating it (and upgrading an older one) as needed; a new
-    book is its owner's alone, or shared with `group` (the config's `[book] group`).
+def is_url(target: str | Path) -> bool:
+    """Whether `target` names a PostgreSQL book rather than a file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
-    Raises BookError, leaving the file untouched, when it is not a ketaplan book or was
+
+def open_book(
+    target: str | Path,
+    *,
+    create: bool = True,
+    group: str | None = None,
+    clinic: str | None = None,
+) -> Book:
+    """Open the book at `target` (a file, or a `postgresql://` URL), creating it (and
+    upgrading an older one) as needed, for the clinic named `clinic` (None: the book's
+    only clinic; a clinic the book lacks is stored by the first write, with `create`). A
+    new book file is its
+    owner's alone, or shared with `group` (the config's `[book] group`).
+
+    Raises BookError, leaving the book untouched, when it is not a ketaplan book or was
     written by a newer ketaplan; with `create=False`, when there is no book yet.
     """
-    from ketaplan.store.sqlite import SqliteBook
+    if is_url(target):
+        # psycopg loads only for a PostgreSQL book: SQLite commands never pay for it.
+        from ketaplan.store.postgres import open_book as open_postgres
 
-    return SqliteBook.open(path, create=create, group=group)
+        return open_postgres(str(target), create=create, clinic=clinic)
+    from ketaplan.store.sqlite import open_book as open_sqlite
+
+    return open_sqlite(Path(target), create=create, group=group, clinic=clinic)
 
 
 def make_book_folder(folder: Path, group: str | None = None) -> str | None:
@@ -295,12 +320,54 @@ def check_book(path: Path) -> BookCheck:
     return check(path)
 
 
+def _open_dialect(target: str | Path, *, create: bool, migrate: bool) -> Dialect:
+    if is_url(target):
+        # As in open_book: psycopg only for a PostgreSQL book.
+        from ketaplan.store.postgres import open_dialect as open_postgres
+
+        return open_postgres(str(target), create=create, migrate=migrate)[0]
+    from ketaplan.store.sqlite import open_dialect as open_sqlite
+
+    return open_sqlite(Path(target), create=create, migrate=migrate).dialect
+
+
+def copy_book(source: str | Path, target: str | Path) -> tuple[str, str, dict[str, int]]:
+    """Copy the whole book at `source` (every clinic) into a new, empty book at `target`,
+    in one transaction of the target, comparing the counts before it commits. Nothing is
+    written to the source. Returns both locations and the rows copied per table."""
+    from ketaplan.store.base import copy_book as copy
+
+    src = _open_dialect(source, create=False, migrate=False)
+    try:
+        dst = _open_dialect(target, create=True, migrate=True)
+        try:
+            return src.location, dst.location, copy(src, dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def clinics(target: str | Path) -> tuple[str, list[Clinic]]:
+    """The book's location and its clinics, in id order."""
+    from ketaplan.store.base import clinics as listed
+
+    book = _open_dialect(target, create=False, migrate=True)
+    try:
+        return book.location, listed(book)
+    finally:
+        book.close()
+
+
 __all__ = [
     "Book",
     "BookCheck",
     "BookWriter",
     "backup_book",
     "check_book",
+    "clinics",
+    "copy_book",
+    "is_url",
     "make_book_folder",
     "open_book",
 ]

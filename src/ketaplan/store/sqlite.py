@@ -17,12 +17,14 @@ made 0600 (only its owner reads the health data in it), or 0660 and owned by the
 group when the config names one (`[book] group`); its -wal and -shm files are kept in the
 book's group and mode whoever creates them, so every member of the group can book. A
 damaged book is reported as damaged, and nothing is written to it.
+
+Only what SQLite spells its own way is here (see `base.py` for the shared queries): the
+migrations' column types, instants as sortable UTC text, `json_extract`, and the lock.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import sqlite3
@@ -30,46 +32,21 @@ import stat
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from ketaplan.errors import BookError
+from ketaplan.errors import BookError, NoBookYet
 from ketaplan.model.patient import spelling
-from ketaplan.model.protocol import ROUTES, Location, Route
-from ketaplan.model.records import (
-    Attendance,
-    BookState,
-    ChairUse,
-    ClinicRecord,
-    CourseRecord,
-    CourseStatus,
-    EnrollmentRecord,
-    FeedKind,
-    FeedRecord,
-    FormFiled,
-    HistoryEntry,
-    InductionState,
-    Measurements,
-    NewCourse,
-    NewSession,
-    Outcome,
-    ScreeningOverride,
-    ScreeningRecord,
-    SessionChange,
-    SessionRecord,
-    SessionStatus,
-)
 from ketaplan.parsing import is_windows_path
-from ketaplan.store import BookCheck
+from ketaplan.store import BookCheck, base
+from ketaplan.store.base import BUSY_SECONDS, Dialect, Rows, SqlBook
 
 # "KTPL": marks the file as a ketaplan book.
-APPLICATION_ID = 0x4B54504C
-BUSY_SECONDS = 30.0
+APPLICATION_ID = base.APPLICATION_ID
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 PRIVATE_MODE = 0o600
 GROUP_MODE = 0o660
@@ -318,27 +295,44 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             revoked_utc TEXT
         )""",
     ),
+    # 8: clinic networks: every course, session, screening and enrollment belongs to one
+    # clinic of the book (the `clinic` table: one row in a file, several in a PostgreSQL
+    # network). Rows stored before are the book's clinic's; a book that has no clinic yet
+    # keeps NULL until its first clinic is stored, which takes them. Lookups become per
+    # clinic.
+    (
+        *(
+            f"ALTER TABLE {table} ADD COLUMN clinic_id TEXT REFERENCES clinic (id)"
+            for table in ("courses", "sessions", "screenings", "rems_enrollments", "feeds")
+        ),
+        *(
+            f"UPDATE {table} SET clinic_id = (SELECT id FROM clinic ORDER BY rowid LIMIT 1)"
+            for table in ("courses", "sessions", "screenings", "rems_enrollments", "feeds")
+        ),
+        "DROP INDEX courses_active_patient",
+        "CREATE UNIQUE INDEX courses_active_patient ON courses (ifnull(clinic_id, ''), patient) "
+        "WHERE active = 1",
+        "DROP INDEX courses_patient",
+        "CREATE INDEX courses_patient ON courses (clinic_id, patient)",
+        "DROP INDEX sessions_start",
+        "CREATE INDEX sessions_start ON sessions (clinic_id, start_utc)",
+        "DROP INDEX sessions_uid",
+        "CREATE INDEX sessions_uid ON sessions (clinic_id, uid)",
+        "DROP INDEX sessions_live_uid",
+        "CREATE UNIQUE INDEX sessions_live_uid ON sessions (ifnull(clinic_id, ''), uid) "
+        "WHERE status <> 'cancelled'",
+        "DROP INDEX screenings_patient",
+        "CREATE INDEX screenings_patient ON screenings (clinic_id, patient, screened_on, id)",
+        "DROP INDEX rems_enrollments_patient",
+        "CREATE INDEX rems_enrollments_patient ON rems_enrollments (clinic_id, patient, id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-# The migration that made book_info, with the change counter.
-_COUNTER_VERSION = 7
 
-# The route is read from the course's stored protocol, the one place it is kept.
-_SESSION_COLUMNS = """s.id, s.course_id, c.patient, c.title, s.uid, s.sequence, s.number,
-    s.phase, s.phase_number, s.phase_total, s.location, s.start_utc, s.end_utc, s.zone,
-    s.chair, s.status, s.note, json_extract(c.definition, '$.route'), c.override_reason,
-    c.override_screening, c.flags, c.created_utc, json_extract(c.definition, '$.phases'),
-    s.modified_utc"""
-_SELECT_SESSIONS = (
-    f"SELECT {_SESSION_COLUMNS} FROM sessions s JOIN courses c ON c.id = s.course_id "
-)
-_COURSE_COLUMNS = """id, patient, protocol, title, definition, start_date, zone,
-    created_utc, active, override_reason, override_screening, flags, status, induction,
-    induction_since"""
-_RECORD_COLUMNS = """r.id, r.session_id, r.outcome, r.reason, r.systolic, r.diastolic,
-    r.heart_rate, r.spo2, r.phq9, r.note, r.recorded_by, r.recorded_utc"""
-_FEED_COLUMNS = "id, kind, patient, created_utc, expires_utc, revoked_utc"
-_SCREENING_COLUMNS = "patient, screened_on, answers, summary, contraindicated, recorded_utc"
+
+def schema_version() -> int:
+    # Read at call time: a test writes an older book by shortening the list.
+    return len(MIGRATIONS)
 
 
 def utc_text(moment: datetime) -> str:
@@ -348,246 +342,57 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+class _Fetched:
+    """A read's rows, fetched while a damaged file can still be reported as such."""
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self._rowcount = rowcount
+
+    @property
+    def rowcount(self) -> int:
+        return self._rowcount
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+    def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self._rows
 
 
-def _local(text: str, zone: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(_zone(zone))
+class SqliteDialect(Dialect):
+    """An open SQLite book file."""
 
+    integrity_error = sqlite3.IntegrityError
+    one_clinic = True
 
-# Connections this process has open, by the book's real path (see SqliteBook.open).
-_OPEN: Counter[str] = Counter()
-_OPENING = threading.Lock()
-
-
-class SqliteBook:
-    """A clinic book in an SQLite file (see the module docstring)."""
-
-    def __init__(
-        self,
-        connection: sqlite3.Connection,
-        path: Path,
-        *,
-        created: bool,
-        notices: tuple[str, ...] = (),
-    ) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        super().__init__(str(path))
         self._db = connection
         self._path = path
-        self._created = created
-        self._notices = notices
         self._key = ""
 
-    @classmethod
-    def open(cls, path: Path, *, create: bool = True, group: str | None = None) -> SqliteBook:
-        key = os.path.realpath(path)
-        with _OPENING:
-            book = cls._open(path, create=create, group=group, check=not _OPEN[key])
-            _OPEN[key] += 1
-        book._key = key
-        return book
-
-    @classmethod
-    def _open(cls, path: Path, *, create: bool, group: str | None, check: bool) -> SqliteBook:
-        gid = _group_id(group)
-        # The first bytes are read only while this process has no connection to the file:
-        # closing any descriptor of a file drops every POSIX lock the process holds on it,
-        # SQLite's included (a long-lived reader, such as the feed server's, would lose its
-        # snapshot and see a malformed file).
-        if check:
-            _check_file(path, create=create)
-        created = _create_file(path, gid) if create else False
-        notices = () if created else tuple(filter(None, [_settle_mode(path, group, gid)]))
-        try:
-            db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
-        except sqlite3.Error as exc:
-            _undo_create(path, created)
-            raise BookError(f"cannot open the book {path}: {exc}") from None
-        try:
-            _prepare(db, path, verify=create)
-            _match_side_files(path)
-        except sqlite3.DatabaseError as exc:
-            db.close()
-            _undo_create(path, created)
-            raise BookError(_open_error(path, exc)) from None
-        except BaseException:
-            db.close()
-            _undo_create(path, created)
-            raise
-        return cls(db, path, created=created, notices=notices)
-
     @property
-    def location(self) -> str:
-        return str(self._path)
+    def connection(self) -> sqlite3.Connection:
+        return self._db
 
-    @property
-    def created(self) -> bool:
-        """Whether this open made a new book."""
-        return self._created
-
-    @property
-    def notices(self) -> tuple[str, ...]:
-        """What opening changed that the user should hear of (a mode tightened)."""
-        return self._notices
-
-    def close(self) -> None:
-        with _OPENING:
-            self._db.close()
-            if self._key and _OPEN[self._key]:
-                _OPEN[self._key] -= 1
-            self._key = ""
-
-    def active_course(self, patient: str) -> CourseRecord | None:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        if self._db.in_transaction:
+            return self._db.execute(sql, params)
+        # A read outside a write: a damaged file says so in one line.
         with _damage(self._path):
-            return _active_course(self._db, patient)
+            cursor = self._db.execute(sql, params)
+            return _Fetched(cursor.fetchall(), cursor.rowcount)
 
-    def course_sessions(self, course_id: int) -> list[SessionRecord]:
-        with _damage(self._path):
-            rows = self._db.execute(
-                _SELECT_SESSIONS + "WHERE s.course_id = ? ORDER BY s.number, s.id",
-                (course_id,),
-            ).fetchall()
-        return [_session(row) for row in rows]
-
-    def session_records(self, course_id: int) -> list[Attendance]:
-        with _damage(self._path):
-            return _session_records(self._db, course_id)
-
-    def patient_sessions(self, patient: str) -> list[SessionRecord]:
-        with _damage(self._path):
-            rows = self._db.execute(
-                _SELECT_SESSIONS + "WHERE c.patient = ? ORDER BY s.start_utc, s.id", (patient,)
-            ).fetchall()
-        return [_session(row) for row in rows]
-
-    def history(self, patient: str) -> list[HistoryEntry]:
-        with _damage(self._path):
-            rows = self._db.execute(
-                "SELECT course_id, patient, when_utc, who, what, why, before_json, after_json "
-                "FROM history WHERE patient = ? ORDER BY id",
-                (patient,),
-            ).fetchall()
-        return [
-            HistoryEntry(c, p, datetime.fromisoformat(w), who, what, why, b, a)
-            for c, p, w, who, what, why, b, a in rows
-        ]
-
-    def forms_filed(self, session_ids: Sequence[int]) -> dict[int, FormFiled]:
-        with _damage(self._path):
-            return _forms_filed(self._db, session_ids)
-
-    def attended_sessions(
-        self, first: datetime, last: datetime, *, route: Route
-    ) -> list[SessionRecord]:
-        """Attended clinic sessions of a route starting in [first, last), by start."""
-        with _damage(self._path):
-            rows = self._db.execute(
-                _SELECT_SESSIONS + "WHERE s.start_utc >= ? AND s.start_utc < ? "
-                "AND s.status = 'attended' AND s.location = 'clinic' "
-                "AND json_extract(c.definition, '$.route') = ? "
-                "ORDER BY s.start_utc, s.chair, c.patient, s.number, s.id",
-                (utc_text(first), utc_text(last), route),
-            ).fetchall()
-        return [_session(row) for row in rows]
-
-    def sessions_between(
-        self, first: datetime, last: datetime, *, location: Location | None = None
-    ) -> list[SessionRecord]:
-        where = "s.start_utc >= ? AND s.start_utc < ?"
-        params: list[Any] = [utc_text(first), utc_text(last)]
-        if location is not None:
-            where += " AND s.location = ?"
-            params.append(location)
-        with _damage(self._path):
-            rows = self._db.execute(
-                _SELECT_SESSIONS
-                + f"WHERE {where} ORDER BY s.start_utc, s.chair, c.patient, s.number, s.id",
-                params,
-            ).fetchall()
-        return [_session(row) for row in rows]
-
-    def latest_screening(self, patient: str) -> ScreeningRecord | None:
-        with _damage(self._path):
-            return _latest_screening(self._db, patient)
-
-    def enrollment(self, patient: str) -> EnrollmentRecord | None:
-        with _damage(self._path):
-            return _enrollment(self._db, patient)
-
-    def clinic(self) -> ClinicRecord | None:
-        return _clinic(self._db)
-
-    def clinic_history(self) -> list[ClinicRecord]:
-        rows = self._db.execute(
-            "SELECT h.clinic_id, c.name, h.settings, h.changed_utc, h.changed_by, h.source "
-            "FROM clinic_changes h JOIN clinic c ON c.id = h.clinic_id ORDER BY h.id"
-        )
-        return [_clinic_record(row) for row in rows]
-
-    def calendar_sessions(
-        self,
-        first: datetime,
-        last: datetime,
-        *,
-        location: Location | None = None,
-        route: Route | None = None,
-    ) -> Iterator[SessionRecord]:
-        where = "s.start_utc >= ? AND s.start_utc < ?"
-        params: list[Any] = [utc_text(first), utc_text(last)]
-        if location is not None:
-            where += " AND s.location = ?"
-            params.append(location)
-        if route is not None:
-            where += " AND json_extract(c.definition, '$.route') = ?"
-            params.append(route)
-        # A uid booked again after a cancellation has several rows, and a calendar holds
-        # it once: the live row if there is one (at most one: the book's unique index),
-        # else the latest cancelled revision. Only cancelled rows need the look-up.
-        where += (
-            " AND (s.status <> 'cancelled' OR NOT EXISTS (SELECT 1 FROM sessions t"
-            " WHERE t.uid = s.uid AND (t.status <> 'cancelled' OR t.sequence > s.sequence)))"
-        )
-        cursor = self._db.execute(
-            _SELECT_SESSIONS
-            + f"WHERE {where} ORDER BY s.start_utc, s.chair, c.patient, s.number, s.id",
-            params,
-        )
-        # Row by row from the cursor: a year of a large clinic never sits in memory at once.
-        for row in cursor:
-            yield _session(row)
-
-    def state(self) -> BookState:
-        clinic_id, changes, changed = _one(
-            self._db.execute("SELECT clinic_id, changes, changed_utc FROM book_info")
-        )
-        return BookState(clinic_id, changes, datetime.fromisoformat(changed))
-
-    def feeds(self) -> list[FeedRecord]:
-        rows = self._db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY id")
-        return [_feed(row) for row in rows]
-
-    def feed_for_token(self, token: str) -> FeedRecord | None:
-        row = _one(
-            self._db.execute(
-                f"SELECT {_FEED_COLUMNS} FROM feeds WHERE token_sha256 = ?", (token_hash(token),)
-            )
-        )
-        return None if row is None else _feed(row)
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._db.executemany(sql, rows)
 
     @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        # A deferred transaction that only reads: in WAL mode it sees one state of the
-        # book throughout and never blocks a writer.
-        self._db.execute("BEGIN")
-        try:
-            yield
-        finally:
-            if self._db.in_transaction:
-                self._db.execute("COMMIT")
-
-    @contextmanager
-    def writing(self) -> Iterator[SqliteWriter]:
+    def transaction(self, clinic_id: str | None) -> Iterator[None]:
+        # One file is one lock: BEGIN IMMEDIATE serializes every writer of the book.
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -595,14 +400,7 @@ class SqliteBook:
         except sqlite3.DatabaseError as exc:
             raise BookError(_open_error(self._path, exc)) from None
         try:
-            yield SqliteWriter(self._db)
-            # Every write transaction counts, whatever it wrote: feeds serve the counter as
-            # their ETag, so a calendar re-reads them exactly when something changed. (Only
-            # tests write a book of an older schema, as an older ketaplan did.)
-            if SCHEMA_VERSION >= _COUNTER_VERSION:
-                self._db.execute(
-                    f"UPDATE book_info SET changes = changes + 1, changed_utc = {_NOW_SQL}"
-                )
+            yield
             self._db.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
             self._db.execute("ROLLBACK")
@@ -620,523 +418,142 @@ class SqliteBook:
                 self._db.execute("ROLLBACK")
             raise
 
-
-class SqliteWriter:
-    """The writes of one `BEGIN IMMEDIATE` transaction."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._db = connection
-
-    def active_course(self, patient: str) -> CourseRecord | None:
-        return _active_course(self._db, patient)
-
-    def chairs_held(self, first: datetime, last: datetime) -> list[ChairUse]:
-        rows = self._db.execute(
-            "SELECT start_utc, end_utc, chair FROM sessions "
-            "WHERE start_utc >= ? AND start_utc < ? AND location = 'clinic' "
-            "AND status <> 'cancelled'",
-            (utc_text(first), utc_text(last)),
-        )
-        parse = datetime.fromisoformat
-        return [ChairUse(parse(start), parse(end), chair) for start, end, chair in rows]
-
-    def add_course(self, course: NewCourse, sessions: Sequence[NewSession]) -> CourseRecord:
-        cursor = self._db.execute(
-            "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, "
-            "active, created_utc, override_reason, override_screening, flags) "
-            "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-            (
-                course.patient,
-                course.protocol,
-                course.title,
-                course.definition,
-                course.start.isoformat(),
-                course.zone,
-                utc_text(course.created),
-                course.override.reason if course.override else None,
-                course.override.screening if course.override else None,
-                json.dumps(list(course.flags)) if course.flags else None,
-            ),
-        )
-        course_id = cast(int, cursor.lastrowid)
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        self._db.execute("SAVEPOINT ketaplan")
         try:
-            self.add_sessions(course_id, course.zone, sessions)
-        except BookError:
-            raise BookError(
-                f"{course.patient}: a session of this course (same protocol and start date) "
-                "is already booked and not cancelled; choose another start date"
-            ) from None
-        return CourseRecord(
-            id=course_id,
-            patient=course.patient,
-            protocol=course.protocol,
-            title=course.title,
-            definition=course.definition,
-            start=course.start,
-            zone=course.zone,
-            created=course.created,
-            active=True,
-            override=course.override,
-            flags=course.flags,
-        )
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO ketaplan")
+            raise
+        finally:
+            self._db.execute("RELEASE ketaplan")
 
-    def cancel_course(self, course_id: int, since: datetime) -> int:
-        cursor = self._db.execute(
-            "UPDATE sessions SET status = 'cancelled', sequence = sequence + 1 "
-            "WHERE course_id = ? AND status = 'booked' AND start_utc >= ?",
-            (course_id, utc_text(since)),
-        )
-        self._db.execute(
-            "UPDATE courses SET active = 0, "
-            "status = CASE status WHEN 'active' THEN 'cancelled' ELSE status END WHERE id = ?",
-            (course_id,),
-        )
-        return cursor.rowcount
-
-    def latest_screening(self, patient: str) -> ScreeningRecord | None:
-        return _latest_screening(self._db, patient)
-
-    def add_screening(self, screening: ScreeningRecord) -> None:
-        self._db.execute(
-            f"INSERT INTO screenings ({_SCREENING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                screening.patient,
-                screening.date.isoformat(),
-                # A JSON object in catalogue order: readable with any SQLite tool.
-                json.dumps(dict(screening.answers)),
-                screening.summary,
-                int(screening.contraindicated),
-                utc_text(screening.recorded),
-            ),
-        )
-
-    def enrollment(self, patient: str) -> EnrollmentRecord | None:
-        return _enrollment(self._db, patient)
-
-    def record_enrollment(self, enrollment: EnrollmentRecord) -> None:
-        self._db.execute(
-            "INSERT INTO rems_enrollments (patient, enrolled_on, recorded_utc) VALUES (?, ?, ?)",
-            (enrollment.patient, enrollment.enrolled_on.isoformat(), utc_text(enrollment.recorded)),
-        )
-
-    def add_sessions(self, course_id: int, zone: str, sessions: Sequence[NewSession]) -> None:
-        """Book sessions into a course; BookError when a uid is live already."""
-        revisions = self._revisions([s.uid for s in sessions])
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        # A deferred transaction that only reads: WAL keeps its view while others write.
+        self._db.execute("BEGIN")
         try:
-            self._db.executemany(
-                "INSERT INTO sessions (course_id, uid, sequence, number, phase, phase_number, "
-                "phase_total, location, start_utc, end_utc, zone, chair, status, note) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?)",
-                [
-                    (
-                        course_id,
-                        s.uid,
-                        revisions.get(s.uid, -1) + 1,
-                        s.number,
-                        s.phase,
-                        s.phase_number,
-                        s.phase_total,
-                        s.location,
-                        utc_text(s.start),
-                        utc_text(s.end),
-                        zone,
-                        s.chair,
-                        s.note,
-                    )
-                    for s in sessions
-                ],
-            )
-        except sqlite3.IntegrityError:
-            raise BookError("a session uid is already booked and not cancelled") from None
+            yield
+        finally:
+            self._db.execute("ROLLBACK")
 
-    def course_sessions(self, course_id: int) -> list[SessionRecord]:
-        return _course_sessions(self._db, course_id)
+    def json_field(self, column: str, key: str) -> str:
+        return f"json_extract({column}, '$.{key}')"
 
-    def session_records(self, course_id: int) -> list[Attendance]:
-        return _session_records(self._db, course_id)
+    def now_sql(self) -> str:
+        return _NOW_SQL
 
-    def record_session(self, entry: Attendance) -> None:
-        """Store what happened at a session and set its status to it."""
-        m = entry.measured
-        self._db.execute(
-            "INSERT INTO session_records (session_id, outcome, reason, systolic, diastolic, "
-            "heart_rate, spo2, phq9, note, recorded_by, recorded_utc) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                entry.session_id,
-                entry.outcome,
-                entry.reason,
-                m.systolic,
-                m.diastolic,
-                m.heart_rate,
-                m.spo2,
-                m.phq9,
-                entry.note,
-                entry.by,
-                utc_text(entry.recorded),
-            ),
+    def version(self) -> int:
+        return schema_version()
+
+    def tables(self) -> set[str]:
+        rows = self.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
         )
-        self._db.execute(
-            "UPDATE sessions SET status = ? WHERE id = ?", (entry.outcome, entry.session_id)
+        return {name for (name,) in rows}
+
+    def instant(self, moment: datetime) -> str:
+        return utc_text(moment)
+
+    def read_instant(self, value: Any) -> datetime:
+        return datetime.fromisoformat(value)
+
+    def day(self, value: date) -> str:
+        return value.isoformat()
+
+    def read_day(self, value: Any) -> date:
+        return date.fromisoformat(value)
+
+    def after_copy(self) -> None:
+        pass  # SQLite's next id is always past the largest one
+
+    def close(self) -> None:
+        with _OPENING:
+            self._db.close()
+            if self._key and _OPEN[self._key]:
+                _OPEN[self._key] -= 1
+            self._key = ""
+
+
+# Connections this process has open, by the book's real path (see open_dialect).
+_OPEN: Counter[str] = Counter()
+_OPENING = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An SQLite book just opened.
+
+    Attributes:
+        dialect: the open connection.
+        created: this open made a new book.
+        notices: what opening changed that the user should hear of (a mode tightened).
+    """
+
+    dialect: SqliteDialect
+    created: bool
+    notices: tuple[str, ...]
+
+
+def open_dialect(
+    path: Path, *, create: bool, migrate: bool = True, group: str | None = None
+) -> Opened:
+    """Open, check and (with `migrate`) upgrade the book at `path`. Without `migrate` an
+    older book is refused: nothing is written."""
+    key = os.path.realpath(path)
+    with _OPENING:
+        opened = _open_dialect(
+            path, create=create, migrate=migrate, group=group, check=not _OPEN[key]
         )
-
-    def change_session(self, change: SessionChange) -> None:
-        """Re-place a booked session: same uid, raised sequence."""
-        self._db.execute(
-            "UPDATE sessions SET phase = ?, phase_number = ?, phase_total = ?, start_utc = ?, "
-            "end_utc = ?, chair = ?, note = ?, sequence = sequence + 1 WHERE id = ?",
-            (
-                change.phase,
-                change.phase_number,
-                change.phase_total,
-                utc_text(change.start),
-                utc_text(change.end),
-                change.chair,
-                change.note,
-                change.session_id,
-            ),
-        )
-
-    def cancel_sessions(self, session_ids: Sequence[int]) -> None:
-        """Cancel booked sessions (kept, never deleted), raising their sequence."""
-        self._db.executemany(
-            "UPDATE sessions SET status = 'cancelled', sequence = sequence + 1 "
-            "WHERE id = ? AND status = 'booked'",
-            [(i,) for i in session_ids],
-        )
-
-    def set_course_state(
-        self,
-        course_id: int,
-        status: CourseStatus,
-        induction: InductionState | None,
-        induction_since: date | None,
-    ) -> None:
-        self._db.execute(
-            "UPDATE courses SET status = ?, induction = ?, induction_since = ? WHERE id = ?",
-            (
-                status,
-                induction,
-                None if induction_since is None else induction_since.isoformat(),
-                course_id,
-            ),
-        )
-
-    def add_history(self, entry: HistoryEntry) -> None:
-        self._db.execute(
-            "INSERT INTO history (course_id, patient, when_utc, who, what, why, before_json, "
-            "after_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                entry.course_id,
-                entry.patient,
-                utc_text(entry.when),
-                entry.who,
-                entry.what,
-                entry.why,
-                entry.before,
-                entry.after,
-            ),
-        )
-
-    def forms_filed(self, session_ids: Sequence[int]) -> dict[int, FormFiled]:
-        return _forms_filed(self._db, session_ids)
-
-    def file_form(self, form: FormFiled) -> None:
-        self._db.execute(
-            "INSERT INTO rems_forms (session_id, filed_on, recorded_by, recorded_utc) "
-            "VALUES (?, ?, ?, ?)",
-            (form.session_id, form.filed_on.isoformat(), form.by, utc_text(form.recorded)),
-        )
-
-    def clinic(self) -> ClinicRecord | None:
-        return _clinic(self._db)
-
-    def save_clinic(self, clinic: ClinicRecord) -> None:
-        self._db.execute(
-            "INSERT INTO clinic (id, name, settings, updated_utc, updated_by) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
-            "settings = excluded.settings, updated_utc = excluded.updated_utc, "
-            "updated_by = excluded.updated_by",
-            (clinic.id, clinic.name, clinic.settings, utc_text(clinic.updated), clinic.updated_by),
-        )
-        self._db.execute(
-            "INSERT INTO clinic_changes (clinic_id, settings, source, changed_utc, changed_by) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (
-                clinic.id,
-                clinic.settings,
-                clinic.source,
-                utc_text(clinic.updated),
-                clinic.updated_by,
-            ),
-        )
-
-    def add_feed(
-        self,
-        token: str,
-        kind: FeedKind,
-        patient: str | None,
-        created: datetime,
-        expires: datetime | None,
-    ) -> FeedRecord:
-        cursor = self._db.execute(
-            "INSERT INTO feeds (token_sha256, kind, patient, created_utc, expires_utc) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (
-                token_hash(token),
-                kind,
-                patient,
-                utc_text(created),
-                None if expires is None else utc_text(expires),
-            ),
-        )
-        row = _one(
-            self._db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (cursor.lastrowid,))
-        )
-        return _feed(row)
-
-    def revoke_feed(self, feed_id: int, when: datetime) -> FeedRecord | None:
-        self._db.execute(
-            "UPDATE feeds SET revoked_utc = ? WHERE id = ? AND revoked_utc IS NULL",
-            (utc_text(when), feed_id),
-        )
-        row = _one(self._db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,)))
-        return None if row is None else _feed(row)
-
-    def _revisions(self, uids: list[str]) -> dict[str, int]:
-        """The highest calendar revision of each uid already in the book."""
-        found: dict[str, int] = {}
-        for i in range(0, len(uids), 500):
-            chunk = uids[i : i + 500]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT uid, MAX(sequence) FROM sessions WHERE uid IN ({marks}) GROUP BY uid",
-                chunk,
-            )
-            found.update({uid: int(seq) for uid, seq in rows})
-        return found
+        _OPEN[key] += 1
+    opened.dialect._key = key
+    return opened
 
 
-def _active_course(db: sqlite3.Connection, patient: str) -> CourseRecord | None:
-    row = _one(
-        db.execute(
-            f"SELECT {_COURSE_COLUMNS} FROM courses WHERE patient = ? AND active = 1", (patient,)
-        )
-    )
-    if row is None:
-        return None
-    return _course(row)
-
-
-def _course(row: tuple[Any, ...]) -> CourseRecord:
-    course_id, code, protocol, title, definition, start, zone, created, active = row[:9]
-    status, induction, since = row[12:15]
-    return CourseRecord(
-        id=course_id,
-        patient=code,
-        protocol=protocol,
-        title=title,
-        definition=definition,
-        start=date.fromisoformat(start),
-        zone=zone,
-        created=datetime.fromisoformat(created),
-        active=bool(active),
-        override=_override(*row[9:11]),
-        flags=_flags(row[11]),
-        status=cast(CourseStatus, status),
-        induction=cast(InductionState | None, induction),
-        induction_since=None if since is None else date.fromisoformat(since),
-    )
-
-
-def _flags(text: str | None) -> tuple[str, ...]:
-    return tuple(json.loads(text)) if text else ()
-
-
-@lru_cache(maxsize=256)
-def _phase_split(phases: str | None) -> dict[str, tuple[int | None, int | None]]:
-    """Each phase's check-in and administration minutes, from a stored protocol's
-    phases (a course's sessions share one text: parsed once)."""
-    if not phases:
-        return {}
-    return {
-        p["name"]: (p.get("checkin_minutes"), p.get("dose_minutes")) for p in json.loads(phases)
-    }
-
-
-def _course_sessions(db: sqlite3.Connection, course_id: int) -> list[SessionRecord]:
-    rows = db.execute(
-        _SELECT_SESSIONS + "WHERE s.course_id = ? ORDER BY s.number, s.id", (course_id,)
-    )
-    return [_session(row) for row in rows]
-
-
-def _session_records(db: sqlite3.Connection, course_id: int) -> list[Attendance]:
-    rows = db.execute(
-        f"SELECT {_RECORD_COLUMNS} FROM session_records r JOIN sessions s "
-        "ON s.id = r.session_id WHERE s.course_id = ? ORDER BY r.id",
-        (course_id,),
-    )
-    return [
-        Attendance(
-            session_id=row[1],
-            outcome=cast(Outcome, row[2]),
-            reason=row[3],
-            measured=Measurements(*row[4:9]),
-            note=row[9],
-            by=row[10],
-            recorded=datetime.fromisoformat(row[11]),
-            id=row[0],
-        )
-        for row in rows
-    ]
-
-
-def _forms_filed(db: sqlite3.Connection, session_ids: Sequence[int]) -> dict[int, FormFiled]:
-    found: dict[int, FormFiled] = {}
-    ids = list(session_ids)
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        marks = ", ".join("?" * len(chunk))
-        rows = db.execute(
-            "SELECT session_id, filed_on, recorded_by, recorded_utc FROM rems_forms "
-            f"WHERE session_id IN ({marks}) ORDER BY id",
-            chunk,
-        )
-        for sid, filed_on, by, recorded in rows:
-            found[sid] = FormFiled(
-                sid, date.fromisoformat(filed_on), by, datetime.fromisoformat(recorded)
-            )
-    return found
-
-
-def _clinic(db: sqlite3.Connection) -> ClinicRecord | None:
-    row = db.execute(
-        "SELECT c.id, c.name, c.settings, c.updated_utc, c.updated_by, "
-        "(SELECT h.source FROM clinic_changes h WHERE h.clinic_id = c.id ORDER BY h.id DESC "
-        "LIMIT 1) FROM clinic c ORDER BY c.rowid LIMIT 1"
-    ).fetchone()
-    return None if row is None else _clinic_record(row)
-
-
-def _clinic_record(row: tuple[Any, ...]) -> ClinicRecord:
-    clinic_id, name, settings, updated, updated_by, source = row
-    return ClinicRecord(
-        id=clinic_id,
-        name=name,
-        settings=settings,
-        updated=datetime.fromisoformat(updated),
-        updated_by=updated_by,
-        source=source or "",
-    )
-
-
-def _override(reason: str | None, screening: str | None) -> ScreeningOverride | None:
-    return None if reason is None else ScreeningOverride(reason, screening or "")
-
-
-def _latest_screening(db: sqlite3.Connection, patient: str) -> ScreeningRecord | None:
-    row = _one(
-        db.execute(
-            f"SELECT {_SCREENING_COLUMNS} FROM screenings WHERE patient = ? "
-            "ORDER BY screened_on DESC, id DESC LIMIT 1",
-            (patient,),
-        )
-    )
-    if row is None:
-        return None
-    code, screened_on, answers, summary, contraindicated, recorded = row
-    return ScreeningRecord(
-        patient=code,
-        date=date.fromisoformat(screened_on),
-        answers=tuple(json.loads(answers).items()),
-        summary=summary,
-        contraindicated=bool(contraindicated),
-        recorded=datetime.fromisoformat(recorded),
-    )
-
-
-def _enrollment(db: sqlite3.Connection, patient: str) -> EnrollmentRecord | None:
-    row = _one(
-        db.execute(
-            "SELECT patient, enrolled_on, recorded_utc FROM rems_enrollments WHERE patient = ? "
-            "ORDER BY id DESC LIMIT 1",
-            (patient,),
-        )
-    )
-    if row is None:
-        return None
-    code, enrolled_on, recorded = row
-    return EnrollmentRecord(code, date.fromisoformat(enrolled_on), datetime.fromisoformat(recorded))
-
-
-def _one(cursor: sqlite3.Cursor) -> Any:
-    """The first row, with the statement finished: a statement left after its first row
-    keeps its read snapshot, and a long-lived connection (the feed server's) would go on
-    reading the book as it was."""
+def _open_dialect(
+    path: Path, *, create: bool, migrate: bool, group: str | None, check: bool
+) -> Opened:
+    gid = _group_id(group)
+    # The first bytes are read only while this process has no connection to the file:
+    # closing any descriptor of a file drops every POSIX lock the process holds on it,
+    # SQLite's included (a long-lived reader, such as the feed server's, would lose its
+    # snapshot and see a malformed file).
+    if check:
+        _check_file(path, create=create)
+    created = _create_file(path, gid) if create else False
+    notices = () if created else tuple(filter(None, [_settle_mode(path, group, gid)]))
     try:
-        return cursor.fetchone()
-    finally:
-        cursor.close()
+        db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
+    except sqlite3.Error as exc:
+        _undo_create(path, created)
+        raise BookError(f"cannot open the book {path}: {exc}") from None
+    try:
+        _prepare(db, path, verify=create, migrate=migrate)
+        _match_side_files(path)
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        _undo_create(path, created)
+        raise BookError(_open_error(path, exc)) from None
+    except BaseException:
+        db.close()
+        _undo_create(path, created)
+        raise
+    return Opened(SqliteDialect(db, path), created, notices)
 
 
-def _route(value: object) -> Route | None:
-    return value if value in ROUTES else None
-
-
-def _session(row: tuple[Any, ...]) -> SessionRecord:
-    (sid, course_id, patient, title, uid, sequence, number, phase, phase_number, phase_total) = row[
-        :10
-    ]
-    location, start, end, zone, chair, status, note, route, reason, screening = row[10:20]
-    flags, created, phases, modified = row[20:]
-    checkin, dose = _phase_split(phases).get(phase, (None, None))
-    return SessionRecord(
-        id=sid,
-        course_id=course_id,
-        patient=patient,
-        title=title,
-        uid=uid,
-        sequence=sequence,
-        number=number,
-        phase=phase,
-        phase_number=phase_number,
-        phase_total=phase_total,
-        location=cast(Location, location),
-        start=_local(start, zone),
-        end=_local(end, zone),
-        zone=zone,
-        chair=chair,
-        status=cast(SessionStatus, status),
-        note=note,
-        route=_route(route),
-        override=_override(reason, screening),
-        flags=_flags(flags),
-        course_created=datetime.fromisoformat(created),
-        checkin_minutes=checkin,
-        dose_minutes=dose,
-        modified=None if modified is None else datetime.fromisoformat(modified),
-    )
-
-
-def _feed(row: tuple[Any, ...]) -> FeedRecord:
-    feed_id, kind, patient, created, expires, revoked = row
-    parse = datetime.fromisoformat
-    return FeedRecord(
-        id=feed_id,
-        kind=cast(FeedKind, kind),
-        patient=patient,
-        created=parse(created),
-        expires=None if expires is None else parse(expires),
-        revoked=None if revoked is None else parse(revoked),
-    )
-
-
-def token_hash(token: str) -> str:
-    """How a feed token is kept: its SHA-256, so a copy of the book gives no working URL."""
-    import hashlib  # only the feed commands and the server need it
-
-    return hashlib.sha256(token.encode()).hexdigest()
+def open_book(
+    path: Path, *, create: bool = True, group: str | None = None, clinic: str | None = None
+) -> SqlBook:
+    opened = open_dialect(path, create=create, group=group)
+    dialect = opened.dialect
+    try:
+        scope = base.choose_clinic(dialect, clinic, create=create)
+        named = len(base.clinics(dialect)) > 1
+    except BaseException:
+        dialect.close()
+        raise
+    return SqlBook(dialect, scope, named=named, created=opened.created, notices=opened.notices)
 
 
 def _check_file(path: Path, *, create: bool) -> None:
@@ -1161,7 +578,7 @@ def _check_file(path: Path, *, create: bool) -> None:
         raise BookError(f"cannot use the book {path}: {exc.strerror or exc}") from None
     if info is None:
         if not create:
-            raise BookError(
+            raise NoBookYet(
                 f"there is no clinic book at {path} yet; `ketaplan init` or the first "
                 "`ketaplan book` creates it"
             )
@@ -1416,22 +833,18 @@ def _is_damage(exc: sqlite3.DatabaseError) -> bool:
 
 def _check_identity(db: sqlite3.Connection, path: Path) -> None:
     """Only reads: a foreign or newer file is refused before anything is written."""
-    application_id = _one(db.execute("PRAGMA application_id"))[0]
-    version = _one(db.execute("PRAGMA user_version"))[0]
+    application_id = db.execute("PRAGMA application_id").fetchone()[0]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
     if application_id == 0:
-        if _one(db.execute("SELECT count(*) FROM sqlite_master"))[0]:
+        if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
             restored = _dumped_version(db)
             if restored is None:
                 raise BookError(
                     f"{path} is another program's SQLite database, not a ketaplan book; "
                     "left untouched"
                 )
-            if restored > SCHEMA_VERSION:
-                raise BookError(
-                    f"the book {path} was written by a newer ketaplan (book version "
-                    f"{restored}; this ketaplan reads up to {SCHEMA_VERSION}); left "
-                    "untouched: upgrade ketaplan"
-                )
+            if restored > schema_version():
+                raise BookError(base.newer_message(str(path), restored, schema_version()))
             # A book restored from `sqlite3 .dump`: the dump keeps the tables, not the marks.
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute(f"PRAGMA user_version = {restored}")
@@ -1440,23 +853,20 @@ def _check_identity(db: sqlite3.Connection, path: Path) -> None:
         raise BookError(
             f"{path} is another program's SQLite database, not a ketaplan book; left untouched"
         )
-    if version > SCHEMA_VERSION:
-        raise BookError(
-            f"the book {path} was written by a newer ketaplan (book version {version}; this "
-            f"ketaplan reads up to {SCHEMA_VERSION}); left untouched: upgrade ketaplan"
-        )
+    if version > schema_version():
+        raise BookError(base.newer_message(str(path), version, schema_version()))
 
 
 def backup_book(path: Path, target: str) -> BookCheck:
     """Copy the book at `path` into the (empty) file `target` with SQLite's online backup:
     one read transaction, so others keep booking meanwhile, and the copy is the book as
     of one moment. The copy is a self-contained file (no -wal), checked after writing."""
-    book = SqliteBook.open(path, create=False)
+    book = open_dialect(path, create=False).dialect
     try:
         copy = sqlite3.connect(target, isolation_level=None)
         try:
             with _damage(path):
-                book._db.backup(copy)
+                book.connection.backup(copy)
             copy.execute("PRAGMA journal_mode = DELETE")
             found = _check(copy)
         finally:
@@ -1485,7 +895,7 @@ def check_book(path: Path) -> BookCheck:
 
 
 def _check_identity_only(db: sqlite3.Connection, path: Path) -> None:
-    application_id = _one(db.execute("PRAGMA application_id"))[0]
+    application_id = db.execute("PRAGMA application_id").fetchone()[0]
     if application_id != APPLICATION_ID and _dumped_version(db) is None:
         raise BookError(
             f"{path} is another program's SQLite database, not a ketaplan book; left untouched"
@@ -1504,7 +914,7 @@ def _check(db: sqlite3.Connection) -> BookCheck:
         return BookCheck(tuple(problems), 0, 0, 0)
 
     def count(table: str) -> int:
-        return int(_one(db.execute(f"SELECT count(*) FROM {table}"))[0])
+        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
     by_code: dict[str, list[str]] = {}
     for (patient,) in db.execute("SELECT patient FROM courses WHERE active = 1"):
@@ -1521,14 +931,15 @@ def _dumped_version(db: sqlite3.Connection) -> int | None:
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if not {"courses", "sessions", "schema_migrations"} <= tables:
         return None
-    row = _one(db.execute("SELECT max(version) FROM schema_migrations"))
+    row = db.execute("SELECT max(version) FROM schema_migrations").fetchone()
     return int(row[0]) if row and row[0] is not None else None
 
 
-def _prepare(db: sqlite3.Connection, path: Path, *, verify: bool) -> None:
-    """Check, configure and migrate a freshly opened book. Switching a new file to WAL
-    can report "locked" at once, without waiting, while another process does the same:
-    every step is safe to repeat, so it is retried for up to the busy timeout.
+def _prepare(db: sqlite3.Connection, path: Path, *, verify: bool, migrate: bool) -> None:
+    """Check, configure and (with `migrate`) migrate a freshly opened book. Switching a
+    new file to WAL can report "locked" at once, without waiting, while another process
+    does the same: every step is safe to repeat, so it is retried for up to the busy
+    timeout.
 
     With `verify` (a command that writes), SQLite's quick check reads every page first
     (about 10 ms a megabyte): nothing is written into a damaged book."""
@@ -1536,17 +947,22 @@ def _prepare(db: sqlite3.Connection, path: Path, *, verify: bool) -> None:
     while True:
         try:
             _check_identity(db, path)
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if not migrate and version != schema_version():
+                raise BookError(base.older_message(str(path), version))
             db.execute("PRAGMA journal_mode = WAL")
             if verify:
-                found = _one(db.execute("PRAGMA quick_check(1)"))[0]
+                found = db.execute("PRAGMA quick_check(1)").fetchone()[0]
                 if found != "ok":
                     # The details, several lines of them, are for `admin check`.
                     raise sqlite3.DatabaseError("database disk image is malformed")
-            db.execute("PRAGMA foreign_keys = ON")
             # Up to 64 MiB of page cache (used only as needed): a large roster inserts
             # into uid indexes at random places, and the 2 MiB default thrashes.
             db.execute("PRAGMA cache_size = -65536")
+            # Before the foreign keys are on: SQLite adds a column that references
+            # another table with a default (migration 5) only with them off.
             _migrate(db)
+            db.execute("PRAGMA foreign_keys = ON")
             return
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc) or time.monotonic() > deadline:
@@ -1559,21 +975,24 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    if _one(db.execute("PRAGMA user_version"))[0] == SCHEMA_VERSION:
+    # Read at call time: a test writes an older book by shortening the list.
+    migrations = MIGRATIONS
+    latest = len(migrations)
+    if db.execute("PRAGMA user_version").fetchone()[0] == latest:
         return
     db.execute("BEGIN IMMEDIATE")
     try:
         # Another process may have migrated while this one waited for the lock.
-        version = _one(db.execute("PRAGMA user_version"))[0]
-        if version > SCHEMA_VERSION:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > latest:
             raise sqlite3.DatabaseError(f"book version {version} is newer than this ketaplan")
         db.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(version INTEGER PRIMARY KEY, applied_utc TEXT NOT NULL)"
         )
         db.create_function("ketaplan_spelling", 1, spelling, deterministic=True)
-        for number in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[number - 1]:
+        for number in range(version + 1, latest + 1):
+            for statement in migrations[number - 1]:
                 db.execute(statement)
             db.execute(
                 "INSERT INTO schema_migrations (version, applied_utc) "
@@ -1581,7 +1000,7 @@ def _migrate(db: sqlite3.Connection) -> None:
                 (number,),
             )
         db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute(f"PRAGMA user_version = {latest}")
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
