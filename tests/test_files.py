@@ -36,12 +36,18 @@ def run_size_limited(body: str, cwd: Path, *args: str) -> subprocess.CompletedPr
     )
 
 
-def test_writes_a_new_file_with_the_usual_permissions(tmp_path: Path) -> None:
-    write_output(tmp_path / "a.ics", b"BEGIN:VCALENDAR\r\n")
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_a_new_file_is_readable_by_its_owner_only_whatever_the_umask(
+    tmp_path: Path, umask: int
+) -> None:
+    # A calendar or a handout names a patient and their treatment: health data.
+    old = os.umask(umask)
+    try:
+        write_output(tmp_path / "a.ics", b"BEGIN:VCALENDAR\r\n")
+    finally:
+        os.umask(old)
     assert (tmp_path / "a.ics").read_bytes() == b"BEGIN:VCALENDAR\r\n"
-    umask = os.umask(0)
-    os.umask(umask)
-    assert (tmp_path / "a.ics").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (tmp_path / "a.ics").stat().st_mode & 0o777 == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ics"]
 
 

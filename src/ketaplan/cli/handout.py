@@ -3,7 +3,6 @@ and/or a self-contained HTML page."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -106,15 +105,11 @@ def handout(
         outputs.append((html, page.encode("utf-8")))
     from ketaplan.formats.files import write_output
 
-    # A handout is health data: a new file is readable by its owner only (umask 077); a
-    # handout printed again keeps the mode its file has.
-    umask = os.umask(0o077)
-    try:
-        for path, data in outputs:
-            written_by = _OURS_PDF if path == pdf else _OURS_HTML
-            write_output(path, data, protected=protected, ours=written_by)
-    finally:
-        os.umask(umask)
+    # A new file is its owner's only (write_output: health data); one printed again
+    # keeps its mode.
+    for path, data in outputs:
+        written_by = _OURS_PDF if path == pdf else _OURS_HTML
+        write_output(path, data, protected=protected, ours=written_by)
     live = sum(v.status != "cancelled" for v in sheet.visits)
     months = sheet.months()
     span = (

@@ -38,6 +38,8 @@ from typing import Any, TypeVar
 
 from ketaplan.errors import OutputError, UsageError
 
+# Every new file ketaplan writes: read and write for its owner only.
+NEW_FILE_MODE = 0o600
 STDOUT = "-"
 T = TypeVar("T")
 Writer = Callable[[bytes], object]
@@ -230,7 +232,7 @@ def replacing(
 ) -> Iterator[str]:
     """A temporary file's name in `target`'s directory; when the block ends without an
     error it is fsynced and renamed over `target`, else removed. `mode` is the new
-    file's mode (default: the old file's, or what open() would give). For writers that
+    file's mode (default: the old file's, or its owner's only (0600)). For writers that
     need a path rather than bytes (SQLite's backup)."""
     if not checked:
         try:
@@ -386,12 +388,13 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _mode_for(target: Path) -> int:
+    """A file written again keeps its mode (a clinic that shares a calendar folder sets
+    it once); a new one is its owner's only: what ketaplan writes names patients and
+    their treatment, which is health data."""
     try:
         return os.stat(target).st_mode & 0o7777
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return NEW_FILE_MODE
 
 
 def _sync_directory(directory: Path) -> None:
