@@ -9,18 +9,17 @@ import typer
 
 from ketaplan.booking.lifecycle import record
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt
 from ketaplan.cli.changes import (
     CorrectOpt,
     DateOpt,
     DryRunOpt,
     SessionOpt,
+    changing,
     clean_text,
-    context,
-    print_result,
     session_ref,
 )
-from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient
+from ketaplan.cli.common import ConfigOpt, PatientOpt
 from ketaplan.cli.user import ByOpt
 from ketaplan.model.records import Measurements
 from ketaplan.parsing import parse_blood_pressure, parse_bounded
@@ -83,11 +82,15 @@ def attend(
 
     Example: ketaplan attend --patient P-001 --bp 128/82 --hr 72 --spo2 98 --phq9 14
     """
-    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
-        clinic = opened.clinic  # the book's clinic
-        code = check_patient(patient, clinic)
-        ctx = context(clinic, by, dry_run=dry_run)
-        ref = session_ref(session, day, ctx.today)
+    with changing(
+        patient,
+        by,
+        dry_run=dry_run,
+        book_option=book_option,
+        config=config,
+        clinic_option=clinic_option,
+    ) as change:
+        ref = session_ref(session, day, change.ctx.today)
         systolic, diastolic = (
             parse_blood_pressure(bp, what="--bp") if bp is not None else (None, None)
         )
@@ -99,11 +102,10 @@ def attend(
             parse_bounded(phq9, what="--phq9", low=0, high=27) if phq9 is not None else None,
         )
         reason = clean_text(not_dosed, "--not-dosed")
-        book = opened.book
         result = record(
-            book,
-            ctx,
-            code,
+            change.book,
+            change.ctx,
+            change.patient,
             ref,
             "not-dosed" if reason else "attended",
             measured=measured,
@@ -112,5 +114,4 @@ def attend(
             correct=correct,
             override=clean_text(override, "--override"),
         )
-        location = book.location
-        print_result(result, location)
+        change.done(result)

@@ -8,9 +8,9 @@ import typer
 
 from ketaplan.booking.lifecycle import booster as book_booster
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
-from ketaplan.cli.changes import DryRunOpt, ReasonOpt, clean_text, context, print_result
-from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt
+from ketaplan.cli.changes import DryRunOpt, ReasonOpt, changing, clean_text
+from ketaplan.cli.common import ConfigOpt, PatientOpt
 from ketaplan.cli.user import ByOpt
 from ketaplan.parsing import parse_date, parse_time
 
@@ -41,14 +41,15 @@ def booster(
 
     Example: ketaplan booster --patient P-001 --date 2027-01-12 --reason "relapse"
     """
-    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
-        clinic = opened.clinic  # the book's clinic
-        code = check_patient(patient, clinic)
-        ctx = context(clinic, by, dry_run=dry_run)
-        when = parse_date(day, what="--date", today=ctx.today)
+    with changing(
+        patient,
+        by,
+        dry_run=dry_run,
+        book_option=book_option,
+        config=config,
+        clinic_option=clinic_option,
+    ) as change:
+        when = parse_date(day, what="--date", today=change.ctx.today)
         at = parse_time(time_, what="--time") if time_ else None
         why = clean_text(reason, "--reason")
-        book = opened.book
-        result = book_booster(book, ctx, code, when, at=at, reason=why)
-        location = book.location
-        print_result(result, location)
+        change.done(book_booster(change.book, change.ctx, change.patient, when, at=at, reason=why))

@@ -9,9 +9,9 @@ import typer
 
 from ketaplan.booking.lifecycle import cancel as cancel_sessions
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
-from ketaplan.cli.changes import DryRunOpt, SessionOpt, clean_text, context, print_result
-from ketaplan.cli.common import ConfigOpt, FromOpt, PatientOpt, check_patient
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt
+from ketaplan.cli.changes import DryRunOpt, SessionOpt, changing, clean_text
+from ketaplan.cli.common import ConfigOpt, FromOpt, PatientOpt
 from ketaplan.cli.user import ByOpt
 from ketaplan.errors import UsageError
 from ketaplan.parsing import parse_date
@@ -42,15 +42,23 @@ def cancel(
     given = [n for n, v in (("--session", session), ("--from", first), ("--course", course)) if v]
     if len(given) != 1:
         raise UsageError("give one of --session N, --from DATE or --course")
-    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
-        clinic = opened.clinic  # the book's clinic
-        code = check_patient(patient, clinic)
+    with changing(
+        patient,
+        by,
+        dry_run=dry_run,
+        book_option=book_option,
+        config=config,
+        clinic_option=clinic_option,
+    ) as change:
         why = clean_text(reason, "--reason") or ""
-        ctx = context(clinic, by, dry_run=dry_run)
-        since = parse_date(first, what="--from", today=ctx.today) if first else None
-        book = opened.book
+        since = parse_date(first, what="--from", today=change.ctx.today) if first else None
         result = cancel_sessions(
-            book, ctx, code, number=session, since=since, whole=course, reason=why
+            change.book,
+            change.ctx,
+            change.patient,
+            number=session,
+            since=since,
+            whole=course,
+            reason=why,
         )
-        location = book.location
-        print_result(result, location)
+        change.done(result)

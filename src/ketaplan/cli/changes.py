@@ -4,20 +4,28 @@ they hand to `ketaplan.booking.lifecycle`, and printing what changed."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ketaplan.booking.lifecycle import Change, Context, LifecycleResult, SessionRef
 from ketaplan.cli import clock
 from ketaplan.cli.app import mark_stored
-from ketaplan.cli.common import clinic_calendar, clinic_zone
+from ketaplan.cli.bookfile import opened_book
+from ketaplan.cli.common import check_patient, clinic_calendar, clinic_zone
 from ketaplan.cli.render import aligned
 from ketaplan.cli.user import who
 from ketaplan.errors import UsageError
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.parsing import parse_date
+
+if TYPE_CHECKING:
+    from ketaplan.store import Book
 
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
@@ -80,6 +88,37 @@ def context(clinic: ClinicConfig, by: str | None, *, dry_run: bool = False) -> C
         by=who(by),
         dry_run=dry_run,
     )
+
+
+@dataclass(frozen=True)
+class Changing:
+    """A patient's course opened for one change: the book, the patient's code (in the
+    spelling of the book's clinic) and the change's context."""
+
+    book: Book
+    patient: str
+    ctx: Context
+
+    def done(self, result: LifecycleResult) -> None:
+        print_result(result, self.book.location)
+
+
+@contextmanager
+def changing(
+    patient: str,
+    by: str | None,
+    *,
+    dry_run: bool,
+    book_option: str | None,
+    config: Path | None,
+    clinic_option: str | None,
+) -> Iterator[Changing]:
+    """Open the book for one change of a patient's course: every lifecycle command's
+    start, with the book's clinic (never a config's)."""
+    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
+        clinic = opened.clinic
+        code = check_patient(patient, clinic)
+        yield Changing(opened.book, code, context(clinic, by, dry_run=dry_run))
 
 
 def _when(moment: datetime | None) -> str:

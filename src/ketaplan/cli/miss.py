@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from ketaplan.booking.lifecycle import record
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt
 from ketaplan.cli.changes import (
     CorrectOpt,
     DateOpt,
     DryRunOpt,
     ReasonOpt,
     SessionOpt,
+    changing,
     clean_text,
-    context,
-    print_result,
     session_ref,
 )
-from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient
+from ketaplan.cli.common import ConfigOpt, PatientOpt
 from ketaplan.cli.user import ByOpt
 
 
@@ -38,20 +37,22 @@ def miss(
 
     Example: ketaplan miss --patient P-001 --date 2026-12-11 --reason "no-show"
     """
-    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
-        clinic = opened.clinic  # the book's clinic
-        code = check_patient(patient, clinic)
-        ctx = context(clinic, by, dry_run=dry_run)
-        ref = session_ref(session, day, ctx.today)
-        book = opened.book
+    with changing(
+        patient,
+        by,
+        dry_run=dry_run,
+        book_option=book_option,
+        config=config,
+        clinic_option=clinic_option,
+    ) as change:
+        ref = session_ref(session, day, change.ctx.today)
         result = record(
-            book,
-            ctx,
-            code,
+            change.book,
+            change.ctx,
+            change.patient,
             ref,
             "missed",
             reason=clean_text(reason, "--reason"),
             correct=correct,
         )
-        location = book.location
-        print_result(result, location)
+        change.done(result)

@@ -9,9 +9,9 @@ import typer
 
 from ketaplan.booking.lifecycle import move as move_session
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
-from ketaplan.cli.changes import DryRunOpt, clean_text, context, print_result
-from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt
+from ketaplan.cli.changes import DryRunOpt, changing, clean_text
+from ketaplan.cli.common import ConfigOpt, PatientOpt
 from ketaplan.cli.user import ByOpt
 from ketaplan.parsing import parse_date, parse_time
 
@@ -54,14 +54,19 @@ def move(
 
     Example: ketaplan move --patient P-001 --session 4 --to 2026-12-15 --time 10:00
     """
-    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
-        clinic = opened.clinic  # the book's clinic
-        code = check_patient(patient, clinic)
-        ctx = context(clinic, by, dry_run=dry_run)
-        day = parse_date(to, what="--to", today=ctx.today)
+    with changing(
+        patient,
+        by,
+        dry_run=dry_run,
+        book_option=book_option,
+        config=config,
+        clinic_option=clinic_option,
+    ) as change:
+        day = parse_date(to, what="--to", today=change.ctx.today)
         at = parse_time(time_, what="--time") if time_ else None
         reason = clean_text(override, "--override")
-        book = opened.book
-        result = move_session(book, ctx, code, session, day, at=at, override=reason)
-        location = book.location
-        print_result(result, location)
+        change.done(
+            move_session(
+                change.book, change.ctx, change.patient, session, day, at=at, override=reason
+            )
+        )

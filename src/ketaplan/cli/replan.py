@@ -9,9 +9,9 @@ import typer
 
 from ketaplan.booking.lifecycle import ReplanMode, replan_course
 from ketaplan.cli.app import app
-from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
-from ketaplan.cli.changes import DryRunOpt, ReasonOpt, clean_text, context, print_result
-from ketaplan.cli.common import ConfigOpt, PatientOpt, check_patient
+from ketaplan.cli.bookfile import BookOpt, ClinicOpt
+from ketaplan.cli.changes import DryRunOpt, ReasonOpt, changing, clean_text
+from ketaplan.cli.common import ConfigOpt, PatientOpt
 from ketaplan.cli.user import ByOpt
 from ketaplan.errors import UsageError
 from ketaplan.parsing import parse_date
@@ -64,15 +64,21 @@ def replan(
     modes = [mode for mode, on in chosen if on]
     if len(modes) != 1:
         raise UsageError("give one of --continue, --restart or --previous-frequency")
-    with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
-        clinic = opened.clinic  # the book's clinic
-        code = check_patient(patient, clinic)
-        ctx = context(clinic, by, dry_run=dry_run)
+    with changing(
+        patient,
+        by,
+        dry_run=dry_run,
+        book_option=book_option,
+        config=config,
+        clinic_option=clinic_option,
+    ) as change:
         why = clean_text(reason, "--reason")
         if first is not None and modes[0] != "restart":
             raise UsageError("--from is for --restart")
-        restart_on = parse_date(first, what="--from", today=ctx.today) if first else None
-        book = opened.book
-        result = replan_course(book, ctx, code, modes[0], reason=why, restart_on=restart_on)
-        location = book.location
-        print_result(result, location)
+        today = change.ctx.today
+        restart_on = parse_date(first, what="--from", today=today) if first else None
+        change.done(
+            replan_course(
+                change.book, change.ctx, change.patient, modes[0], reason=why, restart_on=restart_on
+            )
+        )
