@@ -131,7 +131,7 @@ def test_without_a_preferred_time_a_course_keeps_its_first_sessions_time_of_day(
 
     def monday_morning(first: datetime, last: datetime) -> Iterable[ChairUse]:
         # Another patient holds the one chair 08:00-09:30 on Monday only.
-        return [ChairUse(held, held + timedelta(minutes=90), 1)] if first <= held < last else []
+        return [ChairUse(held, held + timedelta(minutes=90), 1, 1)] if first <= held < last else []
 
     cap = Capacity(clinic(chairs=1), ZONE, monday_morning, now=NOW)
     booking = book_course(request("P-1", sessions=3), None, cap)
@@ -151,7 +151,7 @@ def test_home_doses_take_no_chair() -> None:
 def test_what_is_already_booked_is_loaded_once_for_the_course() -> None:
     calls: list[tuple[datetime, datetime]] = []
     taken = ChairUse(
-        datetime(2026, 12, 7, 8, 0, tzinfo=UTC), datetime(2026, 12, 7, 9, 30, tzinfo=UTC), 1
+        datetime(2026, 12, 7, 8, 0, tzinfo=UTC), datetime(2026, 12, 7, 9, 30, tzinfo=UTC), 1, 1
     )
 
     def load(first: datetime, last: datetime) -> list[ChairUse]:

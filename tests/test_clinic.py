@@ -268,16 +268,124 @@ def test_clinic_apply_lists_the_sessions_that_no_longer_fit_and_changes_nothing(
     )
     assert result.err.splitlines()[-1] == (
         "Error: 8 booked sessions no longer fit new.toml (clinic.closed, clinic.chairs); "
-        "nothing was changed: move them (`ketaplan move --patient CODE --session N --to "
-        "DATE`) or cancel them first, then apply again"
-    )
-    replan = run(capsys, "clinic", "apply", "new.toml", "--replan")
-    assert replan.code == 1
-    assert replan.err.splitlines()[-1].endswith(
-        "then apply again; --replan does not re-place sessions for a clinic change in this version"
+        "nothing was changed: give --replan to re-plan them, or move or cancel them first "
+        "(`ketaplan move --patient CODE --session N --to DATE`)"
     )
     # The book still has its clinic: the old config still agrees with it.
     assert run(capsys, "agenda", "--day", START).code == 0
+
+
+REPLANNED = """\
+Re-planned 7 sessions of P-002.
+  #  Session          Before                After
+  1  induction 1/6    Mon 2030-01-07 09:00  Mon 2030-01-07 11:00, chair 1
+      chair 2, and the clinic has 1
+  2  induction 2/6    Wed 2030-01-09 09:00  Thu 2030-01-10 11:00, chair 1
+      clinic closed
+  3  induction 3/6    Fri 2030-01-11 09:00  Mon 2030-01-14 11:00, chair 1
+  4  induction 4/6    Mon 2030-01-14 09:00  Wed 2030-01-16 11:00, chair 1
+  5  induction 5/6    Wed 2030-01-16 09:00  Fri 2030-01-18 11:00, chair 1
+  6  induction 6/6    Fri 2030-01-18 09:00  Mon 2030-01-21 11:00, chair 1
+  7  maintenance 1/1  Fri 2030-02-01 09:00  Mon 2030-02-04 11:00, chair 1
+Re-planned 6 sessions of P-001.
+  #  Session          Before                After
+  2  induction 2/6    Wed 2030-01-09 09:00  Thu 2030-01-10 09:00, chair 1
+      clinic closed
+  3  induction 3/6    Fri 2030-01-11 09:00  Mon 2030-01-14 09:00, chair 1
+  4  induction 4/6    Mon 2030-01-14 09:00  Wed 2030-01-16 09:00, chair 1
+  5  induction 5/6    Wed 2030-01-16 09:00  Fri 2030-01-18 09:00, chair 1
+  6  induction 6/6    Fri 2030-01-18 09:00  Mon 2030-01-21 09:00, chair 1
+  7  maintenance 1/1  Fri 2030-02-01 09:00  Mon 2030-02-04 09:00, chair 1
+"""
+
+
+def two_chairs_then_one(capsys: pytest.CaptureFixture[str], tmp_path: Path, closed: str) -> None:
+    """Two patients at 09:00 in a 2-chair clinic, and a new config with 1 chair and
+    `closed` days."""
+    write(tmp_path / "ketaplan.toml", CLINIC.replace("chairs = 1", "chairs = 2"))
+    assert book(capsys, "P-001", "--time", "09:00")[0] == 0
+    assert book(capsys, "P-002", "--time", "09:00")[0] == 0  # chair 2
+    write(
+        tmp_path / "new.toml",
+        CLINIC.replace('closed = ["2030-12-24..2030-12-26"]', f"closed = {closed}"),
+    )
+    (tmp_path / "ketaplan.toml").unlink()
+
+
+def what_is_stored(capsys: pytest.CaptureFixture[str]) -> tuple[str, str, str]:
+    agenda = run(capsys, "agenda", "--from", START, "--to", "2030-03-01", "--format", "json")
+    history = run(capsys, "clinic", "show", "--history", "--format", "json")
+    course = run(capsys, "history", "--patient", "P-001", "--format", "json")
+    return agenda.out, history.out, course.out
+
+
+def test_clinic_apply_replan_moves_just_the_sessions_that_no_longer_fit_by_the_rules(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    two_chairs_then_one(capsys, tmp_path, '["2030-01-09"]')
+    before = what_is_stored(capsys)
+    dry = run(capsys, "clinic", "apply", "new.toml", "--replan", "--dry-run")
+    assert dry.code == 0, dry.err
+    assert dry.out == (
+        "Would apply new.toml to the clinic Lakeside: clinic.closed, clinic.chairs.\n"
+        + REPLANNED.replace("Re-planned", "Would re-plan")
+        + "Dry run: nothing was written.\n"
+    )
+    assert what_is_stored(capsys) == before
+
+    result = run(capsys, "clinic", "apply", "new.toml", "--replan", "--by", "amsel")
+    assert (result.code, result.out) == (0, REPLANNED), result.err
+    assert result.err.splitlines()[-1] == (
+        f"Applied new.toml to the clinic Lakeside in {tmp_path / 'book.sqlite'}: "
+        "clinic.closed, clinic.chairs; re-planned 13 sessions of 2 patients"
+    )
+    # One chair, no session on the closed day, each course keeps the protocol's rules.
+    sessions = json.loads(run(capsys, "agenda", "--from", START, "--to", "2030-03-01",
+                              "--format", "json").out)["sessions"]  # fmt: skip
+    assert {s["chair"] for s in sessions} == {1}
+    assert not [s for s in sessions if s["start"].startswith("2030-01-09")]
+    starts = sorted(s["start"] for s in sessions)
+    assert len(starts) == len(set(starts)) == 14
+    for patient in ("P-001", "P-002"):
+        shown = run(capsys, "course", "--patient", patient)
+        assert shown.code == 0
+        assert "rule" not in shown.out.lower()
+    # Who, when and why, in each course's history; the clinic's change in its own.
+    history = run(capsys, "history", "--patient", "P-001", "--format", "json").out
+    last = json.loads(history)["history"][-1]
+    assert (last["who"], last["what"]) == ("amsel", "clinic apply")
+    assert last["why"] == "clinic apply new.toml (closed, chairs)"
+    assert [s["number"] for s in last["after"]] == [2, 3, 4, 5, 6, 7]
+    assert len(json.loads(run(capsys, "clinic", "show", "--history", "--format", "json").out)) == 2
+    # Calendars that hold a moved session update it: SEQUENCE raised, uid kept.
+    export = run(capsys, "export", "--patient", "P-001", "--ics", "-")
+    assert export.code == 0, export.err
+    assert export.out.count("SEQUENCE:1") == 6
+    # Applying again changes nothing.
+    again = run(capsys, "clinic", "apply", "new.toml", "--replan")
+    assert (again.code, again.out) == (0, "")
+    assert again.err.splitlines()[-1].startswith("The clinic in ")
+
+
+def test_clinic_apply_replan_refuses_whole_when_a_session_has_nowhere_to_go(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Closed for three weeks from the second infusion on: the induction cannot be kept.
+    two_chairs_then_one(capsys, tmp_path, '["2030-01-08..2030-01-31"]')
+    before = what_is_stored(capsys)
+    result = run(capsys, "clinic", "apply", "new.toml", "--replan")
+    assert result.code == 1
+    assert result.out.splitlines()[:3] == [
+        "  Session               Patient  #  Chair  Why it no longer fits",
+        "  Wed 2030-01-09 09:00  P-001    2  1      clinic closed",
+        "  Wed 2030-01-09 09:00  P-002    2  2      clinic closed",
+    ]
+    assert result.err.splitlines()[-1] == (
+        "Error: 10 booked sessions have no day within 14 days that keeps the protocol's "
+        "rules and has a free chair under new.toml; nothing was changed: move or cancel "
+        "them first (`ketaplan move --patient CODE --session N --to DATE --override REASON`)"
+    )
+    assert what_is_stored(capsys) == before
 
 
 def test_clinic_apply_changes_the_clinic_and_keeps_every_version(

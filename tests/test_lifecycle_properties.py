@@ -84,7 +84,13 @@ def rows(db_path: Path) -> list[tuple[int, str, str, str, str, int | None, str]]
         )
 
 
-def check_book(book: Book, db_path: Path, patients: list[str], today: date) -> None:
+def check_book(
+    book: Book,
+    db_path: Path,
+    patients: list[str],
+    today: date,
+    calendar: ClinicCalendar = CALENDAR,
+) -> None:
     all_rows = rows(db_path)
     live = [r for r in all_rows if r[4] != "cancelled"]
     uids = [r[1] for r in live]
@@ -111,7 +117,7 @@ def check_book(book: Book, db_path: Path, patients: list[str], today: date) -> N
         problems = course_violations(
             protocol,
             slots,
-            CALENDAR,
+            calendar,
             today,
             induction=course.induction,
             induction_since=course.induction_since,

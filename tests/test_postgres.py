@@ -292,6 +292,40 @@ def test_every_command_prints_the_same_with_either_book(
         assert (code_b, text_b) == (code_a, text_a), command
 
 
+def test_a_clinic_change_replans_the_same_with_either_book(
+    url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`clinic apply --replan` (savepoints, the chairs held by session) on both backends:
+    the same sessions move to the same places, with the same history."""
+    at = pin(monkeypatch)
+    day = "2026-12-07"  # a Monday
+    outputs: dict[str, list[tuple[int, str]]] = {}
+    for where in (str(tmp_path / "b.sqlite"), url):
+        (tmp_path / "ketaplan.toml").write_text(CLINIC, encoding="utf-8")
+        at("2026-12-01T09:00:00+01:00")
+        for patient in ("P-001", "P-002", "P-003"):
+            booked = run(capsys, "book", "--patient", patient, "--start", day, "--time", "09:00",
+                         "--maintenance-sessions", "1", "--book", where)  # fmt: skip
+            assert booked.code == 0, booked.err
+        # Two chairs fewer and Wednesday 9 December closed.
+        (tmp_path / "ketaplan.toml").write_text(
+            CLINIC.replace("chairs = 4", 'chairs = 2\nclosed = ["2026-12-09"]'), encoding="utf-8"
+        )
+        outputs[where] = []
+        for step in (
+            ("clinic", "apply", "ketaplan.toml", "--replan", "--by", "amsel"),
+            ("agenda", "--from", day, "--to", "2027-01-31", "--format", "json"),
+            ("history", "--patient", "P-003", "--format", "json"),
+        ):
+            result = run(capsys, *step, "--book", where)
+            text = re.sub(r"-[0-9a-f]{32}-", "-BOOKID-", result.out).replace(where, "BOOK")
+            outputs[where].append((result.code, text))
+    sqlite_run, pg_run = outputs.values()
+    assert [code for code, _ in sqlite_run] == [0, 0, 0]
+    assert "Re-planned" in sqlite_run[0][1]
+    assert pg_run == sqlite_run
+
+
 def test_a_book_copies_to_postgresql_and_back_unchanged(
     url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

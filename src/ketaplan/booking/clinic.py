@@ -4,13 +4,15 @@ every command that opens it, and changed only on purpose (`ketaplan clinic apply
 A config file that disagrees with the book's clinic is never applied silently: the
 command refuses, naming both and the keys that differ. A change that leaves booked
 sessions outside the new settings (a closure, fewer chairs, shorter hours) is refused
-with those sessions listed, until re-planning exists.
+with those sessions listed, or, when asked, re-plans just those sessions by the
+protocol's rules.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ketaplan.errors import KetaplanError
 from ketaplan.formats.config_file import (
@@ -22,7 +24,10 @@ from ketaplan.formats.config_file import (
 from ketaplan.model.calendar import ClinicCalendar
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.records import ClinicRecord, SessionRecord
-from ketaplan.store import Book
+from ketaplan.store import Book, BookWriter
+
+if TYPE_CHECKING:  # every book command opens its clinic here; re-planning is for apply
+    from ketaplan.booking.lifecycle import LifecycleResult, Unfit
 
 
 class ClinicMismatch(KetaplanError):
@@ -89,26 +94,33 @@ def book_clinic(
 
 
 @dataclass(frozen=True)
-class Misfit:
-    """A booked future session that the new settings leave no room for."""
-
-    session: SessionRecord
-    reason: str
-
-
-@dataclass(frozen=True)
 class ClinicChange:
-    """What `apply_clinic` found (and stored, when nothing stood in the way).
+    """What `apply_clinic` found, and did (or, with dry_run, would do).
 
     Attributes:
         keys: the config keys that change.
         misfits: booked future sessions the new settings leave no room for.
         record: the clinic as now stored; None when nothing was stored.
+        replanned: with replan, what was re-planned, one result per course.
+        unplaced: with replan, the misfits with no day that keeps the protocol's rules
+            and has a free chair (then nothing was stored).
+        dry_run: nothing was written.
     """
 
     keys: tuple[str, ...]
-    misfits: tuple[Misfit, ...]
+    misfits: tuple[Unfit, ...]
     record: ClinicRecord | None
+    replanned: tuple[LifecycleResult, ...] = ()
+    unplaced: tuple[Unfit, ...] = ()
+    dry_run: bool = False
+
+
+class _RollBack(Exception):
+    """Leaves the write transaction without keeping anything."""
+
+    def __init__(self, change: ClinicChange) -> None:
+        super().__init__("roll back")
+        self.change = change
 
 
 def apply_clinic(
@@ -119,37 +131,87 @@ def apply_clinic(
     who: Who,
     *,
     horizon: datetime,
+    replan: bool = False,
+    dry_run: bool = False,
 ) -> ClinicChange:
-    """Store new settings for the book's clinic, unless a booked session from now on
-    (up to `horizon`) would no longer fit them: then nothing is stored and the change
-    lists them. `calendar` is the new settings' calendar (with their holidays)."""
-    with book.writing() as writer:
-        current = writer.clinic()
-        if current is None:
-            keys: list[str] = ["clinic"]
-            clinic_id = who.new_id
-        else:
-            old = config_from_settings(current.settings, f"the book {book.location}")
-            keys = differing_keys(old, config)
-            clinic_id = current.id
-            if not keys:
-                return ClinicChange((), (), None)
-        misfits = tuple(_misfits(book.sessions_between(who.now, horizon), config, calendar))
-        if misfits:
-            return ClinicChange(tuple(keys), misfits, None)
-        record = _record(config, found, who, clinic_id=clinic_id)
-        writer.save_clinic(record)
-    return ClinicChange(tuple(keys), (), record)
+    """Store new settings for the book's clinic. A booked session from now on (up to
+    `horizon`) that would no longer fit them stops the change: nothing is stored and the
+    change lists them; with `replan`, each is re-placed by the protocol's rules instead
+    (`ketaplan.booking.lifecycle.refit`), in the same transaction, and recorded in its
+    course's history, unless one has nowhere to go. `calendar` is the new settings'
+    calendar (with their holidays); `dry_run` does it all and keeps nothing."""
+    try:
+        with book.writing() as writer:
+            change = _apply(book, writer, found, config, calendar, who, horizon, replan)
+            if change.record is None and change.replanned:  # pragma: no cover
+                raise AssertionError("re-planned without storing the clinic")
+            if change.unplaced:
+                raise _RollBack(replace(change, record=None, replanned=()))
+            if dry_run:
+                raise _RollBack(replace(change, dry_run=True))
+    except _RollBack as back:
+        return back.change
+    return change
+
+
+def _apply(
+    book: Book,
+    writer: BookWriter,
+    found: ConfigChoice,
+    config: ClinicConfig,
+    calendar: ClinicCalendar,
+    who: Who,
+    horizon: datetime,
+    replan: bool,
+) -> ClinicChange:
+    current = writer.clinic()
+    if current is None:
+        keys: list[str] = ["clinic"]
+        clinic_id = who.new_id
+    else:
+        old = config_from_settings(current.settings, f"the book {book.location}")
+        keys = differing_keys(old, config)
+        clinic_id = current.id
+        if not keys:
+            return ClinicChange((), (), None)
+    misfits = tuple(_misfits(book.sessions_between(who.now, horizon), config, calendar))
+    if misfits and not replan:
+        return ClinicChange(tuple(keys), misfits, None)
+    record = _record(config, found, who, clinic_id=clinic_id)
+    writer.save_clinic(record)
+    if not misfits:
+        return ClinicChange(tuple(keys), (), record)
+    from zoneinfo import ZoneInfo  # only when sessions are re-planned
+
+    from ketaplan.booking.lifecycle import Context, refit  # the re-planner, for apply only
+
+    assert config.zone is not None
+    ctx = Context(
+        clinic=config,
+        calendar=calendar,
+        now=who.now,
+        today=who.now.astimezone(ZoneInfo(config.zone)).date(),
+        by=who.author,
+    )
+    changed = ", ".join(key.removeprefix("clinic.") for key in keys)
+    why = f"clinic apply {found.label} ({changed})"
+    results, left = refit(writer, ctx, misfits, why)
+    if not left:
+        # Whatever was re-planned fits the new settings: checked again, as stored.
+        left = _misfits(book.sessions_between(who.now, horizon), config, calendar)
+    return ClinicChange(tuple(keys), misfits, record, tuple(results), tuple(left))
 
 
 def _misfits(
     sessions: list[SessionRecord], config: ClinicConfig, calendar: ClinicCalendar
-) -> list[Misfit]:
+) -> list[Unfit]:
     from zoneinfo import ZoneInfo  # only when settings change
+
+    from ketaplan.booking.lifecycle import Unfit  # the re-planner's unit, for apply only
 
     assert config.zone is not None
     where = ZoneInfo(config.zone)
-    found: list[Misfit] = []
+    found: list[Unfit] = []
     for s in sessions:
         if s.status != "booked" or s.location != "clinic":
             continue
@@ -169,7 +231,7 @@ def _misfits(
         if reason is None and s.chair is not None and s.chair > config.chairs:
             reason = f"chair {s.chair}, and the clinic has {config.chairs}"
         if reason is not None:
-            found.append(Misfit(s, reason))
+            found.append(Unfit(s, reason))
     return found
 
 

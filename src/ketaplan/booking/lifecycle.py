@@ -16,7 +16,7 @@ Session rows are never deleted.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Literal
@@ -281,19 +281,21 @@ def _settle(
     override: bool = False,
     avoid: date | None = None,
     why: str = "a change",
+    waiting: set[int] | None = None,
 ) -> tuple[list[Change], str | None]:
     """Re-plan the `free` booked sessions (and place `pin`), write the result, and return
-    the changes and why the induction is interrupted (None when it is not)."""
+    the changes and why the induction is interrupted (None when it is not). `waiting`:
+    the ids of other sessions that are to move too and hold no chair now."""
     zone = ZoneInfo(course.zone)
     live = [r for r in rows if r.status != "cancelled" and r.location == "clinic"]
     free_rows = [r for r in live if r.status == "booked" and r.phase != BOOSTER and free(r)]
     if pin is not None and pin.row_id is not None:
         free_rows = [r for r in free_rows if r.id != pin.row_id]
     moving = {r.id for r in free_rows} | ({pin.row_id} if pin and pin.row_id else set())
-    excluded = {(r.start, r.chair) for r in live if r.id in moving}
+    excluded = moving | (waiting or set())
 
     def load(first: datetime, last: datetime) -> list[ChairUse]:
-        return [u for u in tx.chairs_held(first, last) if (u.start, u.chair) not in excluded]
+        return [u for u in tx.chairs_held(first, last) if u.session not in excluded]
 
     free_ids = {r.id for r in free_rows}
     slots = [
@@ -1054,3 +1056,229 @@ def file_form(book: Book, ctx: Context, patient: str, number: int) -> LifecycleR
         )
 
     return _transaction(book, ctx, work)
+
+
+# ------------------------------------------------------------- a clinic's settings change
+
+# How far from its day a session the clinic's new settings leave no room for may go,
+# each way: two weeks, further than any protocol's gap allows (the rules decide).
+REFIT_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Unfit:
+    """A booked session the clinic's settings no longer have room for, and why."""
+
+    session: SessionRecord
+    reason: str
+
+
+def refit(
+    tx: BookWriter, ctx: Context, unfit: Sequence[Unfit], why: str
+) -> tuple[list[LifecycleResult], list[Unfit]]:
+    """Re-place each session in `unfit` under the clinic's new settings (`ctx.clinic`,
+    `ctx.calendar`), inside the caller's write transaction, earliest first:
+
+    1. alone: on its own day at its time or the nearest free time, else on the nearest
+       open day (the earlier of two equally near) between the course's sessions before
+       and after it, where the course keeps every rule it kept and a chair is free;
+    2. else as a `move` would: on the nearest open day within REFIT_DAYS with a free
+       chair, the course's later sessions re-planned from it by the protocol's rules
+       (`_settle`, checked by the independent rules checker).
+
+    Only these sessions, and in 2 the ones after them, move. Each re-planned course
+    gets one history entry. Returns what changed, one result per course, and the
+    sessions with nowhere to go; when any is left the caller must roll back."""
+    pending = {u.session.id: u for u in sorted(unfit, key=lambda u: u.session.start)}
+    first_rows: dict[int, list[SessionRecord]] = {}
+    courses: dict[int, CourseRecord] = {}
+    changes: dict[int, list[Change]] = {}
+    left: list[Unfit] = []
+    while pending:
+        u = pending.pop(next(iter(pending)))
+        course = tx.active_course(u.session.patient)
+        if course is None or course.id != u.session.course_id:  # pragma: no cover
+            left.append(u)
+            continue
+        rows = tx.course_sessions(course.id)
+        first_rows.setdefault(course.id, rows)
+        courses[course.id] = course
+        # The sessions still waiting hold no chair: each of them moves too.
+        waiting = set(pending)
+        done = _alone(tx, ctx, course, rows, u, waiting, why)
+        if done is None:
+            done = _with_the_rest(tx, ctx, course, rows, u, waiting, why)
+        if done is None:
+            left.append(u)
+            continue
+        changes.setdefault(course.id, []).extend(done)
+        now = {r.id: r for r in tx.course_sessions(course.id)}
+        for key in [k for k, p in pending.items() if p.session.course_id == course.id]:
+            row = now[key]
+            if (row.start, row.chair, row.status) != (
+                pending[key].session.start,
+                pending[key].session.chair,
+                "booked",
+            ):
+                del pending[key]  # re-planned with an earlier session of its course
+    if left:
+        return [], left
+    results: list[LifecycleResult] = []
+    for key, course in courses.items():
+        old, new = _touched(first_rows[key], tx.course_sessions(key))
+        _history(tx, ctx, course, "clinic apply", why, old, new)
+        moved = sorted(changes[key], key=lambda c: (c.after or c.before or datetime.min, c.number))
+        count = f"{len(moved)} session{'s' if len(moved) != 1 else ''}"
+        headline = f"Re-planned {count} of {course.patient}."
+        results.append(LifecycleResult(course.patient, headline, tuple(moved)))
+    return results, []
+
+
+def _slots(rows: list[SessionRecord], zone: ZoneInfo) -> dict[int, tuple[str, date, str, int]]:
+    """The course as the rules checker reads it: clinic sessions not cancelled."""
+    return {
+        r.id: (r.phase, r.start.astimezone(zone).date(), r.status, r.phase_number)
+        for r in rows
+        if r.status != "cancelled" and r.location == "clinic"
+    }
+
+
+def _probe(tx: BookWriter, ctx: Context, zone: str, waiting: set[int]) -> Capacity:
+    """The chairs as they are, without the sessions that are to move."""
+
+    def load(first: datetime, last: datetime) -> list[ChairUse]:
+        return [u for u in tx.chairs_held(first, last) if u.session not in waiting]
+
+    return Capacity(ctx.clinic, zone, load, now=ctx.now)
+
+
+def _alone(
+    tx: BookWriter,
+    ctx: Context,
+    course: CourseRecord,
+    rows: list[SessionRecord],
+    u: Unfit,
+    waiting: set[int],
+    why: str,
+) -> list[Change] | None:
+    """Step 1 of `refit`: the session alone, between its neighbours; None when it has
+    no such place."""
+    zone = ZoneInfo(course.zone)
+    row = u.session
+    protocol = protocol_from_definition(course.definition)
+    slots = _slots(rows, zone)
+    own = row.start.astimezone(zone)
+    days = sorted(d for k, (_, d, _, _) in slots.items() if k != row.id)
+    low = max((d for d in days if d < own.date()), default=None)
+    high = min((d for d in days if d > own.date()), default=None)
+
+    def broken(day: date) -> set[str]:
+        trial = {**slots, row.id: (row.phase, day, "booked", row.phase_number)}
+        return set(
+            course_violations(
+                protocol,
+                list(trial.values()),
+                ctx.calendar,
+                ctx.today,
+                induction=course.induction,
+                induction_since=course.induction_since,
+            )
+        )
+
+    # Rules the course broke before (an override) may stay broken; none may be added.
+    before = broken(own.date()) - {f"the session on {own.date()} falls on a closed day"}
+    capacity = _probe(tx, ctx, course.zone, waiting | {row.id})
+    at = own.time().replace(tzinfo=None)
+    length = row.end - row.start
+    for day in _days_near(own.date(), ctx.today):
+        if (low is not None and day <= low) or (high is not None and day >= high):
+            continue
+        if not ctx.calendar.is_open(day) or not broken(day) <= before:
+            continue
+        start = local_start(day, at, zone)[0]
+        spot = capacity.place(_as_session(day, start, start + length), at)
+        if spot is None:
+            continue
+        begin, chair, _ = spot
+        begin = begin.astimezone(zone)
+        tx.change_session(
+            SessionChange(
+                row.id,
+                row.phase,
+                row.phase_number,
+                row.phase_total,
+                begin,
+                begin + length,
+                chair,
+                f"re-planned after {why}: {u.reason}",
+            )
+        )
+        label = _label(row)
+        return [
+            Change(row.number, "moved", label, label, row.start, begin, row.chair, chair, u.reason)
+        ]
+    return None
+
+
+class _NotHere(Exception):
+    """A day tried for a session that does not keep the course's rules."""
+
+
+def _with_the_rest(
+    tx: BookWriter,
+    ctx: Context,
+    course: CourseRecord,
+    rows: list[SessionRecord],
+    u: Unfit,
+    waiting: set[int],
+    why: str,
+) -> list[Change] | None:
+    """Step 2 of `refit`: the session on the nearest day with a free chair, its
+    course's later sessions re-planned from it; None when no day keeps the rules."""
+    zone = ZoneInfo(course.zone)
+    row = u.session
+    protocol = protocol_from_definition(course.definition)
+    own = row.start.astimezone(zone)
+    order = sorted((r for r in rows if r.status != "cancelled"), key=lambda r: r.start)
+    earlier = [r.start.astimezone(zone).date() for r in order[: order.index(row)]]
+    later = {r.id for r in order[order.index(row) + 1 :]}
+    capacity = _probe(tx, ctx, course.zone, waiting | {row.id})
+    at = own.time().replace(tzinfo=None)
+    length = row.end - row.start
+    for day in _days_near(own.date(), ctx.today):
+        if (earlier and day <= earlier[-1]) or not ctx.calendar.is_open(day):
+            continue
+        start = local_start(day, at, zone)[0]
+        spot = capacity.place(_as_session(day, start, start + length), at)
+        if spot is None:
+            continue
+        when = spot[0].astimezone(zone).time().replace(tzinfo=None)
+        minutes = int(length.total_seconds()) // 60
+        pin = _Pin(row.id, day, when, row.phase, row.phase_number, row.phase_total, minutes)
+        try:
+            with tx.savepoint():
+                done, interrupted = _settle(
+                    tx,
+                    ctx,
+                    course,
+                    protocol,
+                    rows,
+                    free=lambda r: r.id in later and r.start.date() > ctx.today,
+                    pin=pin,
+                    why=why,
+                    waiting=waiting,
+                )
+                if interrupted is not None:
+                    raise _NotHere(interrupted)
+        except (_NotHere, PlanError, BookError):
+            continue
+        return [replace(c, note=u.reason) if c.number == row.number else c for c in done]
+    return None
+
+
+def _days_near(day: date, today: date) -> Iterable[date]:
+    """`day`, then the days either side of it (the earlier first), none before today."""
+    for distance in range(REFIT_DAYS + 1):
+        for near in dict.fromkeys((day - timedelta(days=distance), day + timedelta(days=distance))):
+            if near >= today:
+                yield near

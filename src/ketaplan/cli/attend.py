@@ -13,14 +13,13 @@ from ketaplan.cli.bookfile import BookOpt, ClinicOpt
 from ketaplan.cli.changes import (
     CorrectOpt,
     DateOpt,
-    DryRunOpt,
     SessionOpt,
     changing,
     clean_text,
     session_ref,
 )
 from ketaplan.cli.common import ConfigOpt, PatientOpt
-from ketaplan.cli.user import ByOpt
+from ketaplan.cli.user import ByOpt, DryRunOpt
 from ketaplan.model.records import Measurements
 from ketaplan.parsing import parse_blood_pressure, parse_bounded
 

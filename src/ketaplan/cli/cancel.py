@@ -10,9 +10,9 @@ import typer
 from ketaplan.booking.lifecycle import cancel as cancel_sessions
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, ClinicOpt
-from ketaplan.cli.changes import DryRunOpt, SessionOpt, changing, clean_text
+from ketaplan.cli.changes import SessionOpt, changing, clean_text
 from ketaplan.cli.common import ConfigOpt, FromOpt, PatientOpt
-from ketaplan.cli.user import ByOpt
+from ketaplan.cli.user import ByOpt, DryRunOpt
 from ketaplan.errors import UsageError
 from ketaplan.parsing import parse_date
 

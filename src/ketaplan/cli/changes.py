@@ -27,9 +27,6 @@ from ketaplan.parsing import parse_date
 if TYPE_CHECKING:
     from ketaplan.store import Book
 
-DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
-]
 ReasonOpt = Annotated[
     str | None,
     typer.Option("--reason", metavar="TEXT", help="Why, kept in the history.", show_default=False),

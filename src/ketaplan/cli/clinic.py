@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ketaplan import __version__
 from ketaplan.booking.clinic import apply_clinic, with_zone
-from ketaplan.cli.app import app
+from ketaplan.cli.app import app, mark_stored
 from ketaplan.cli.bookfile import BookOpt, ClinicOpt, book_path, opened_book, who
 from ketaplan.cli.common import (
     ConfigOpt,
@@ -23,7 +24,9 @@ from ketaplan.cli.common import (
     found_config,
     system_zone,
 )
-from ketaplan.cli.render import aligned, plural
+from ketaplan.cli.render import aligned, plural, wrapped
+from ketaplan.cli.user import ByOpt, DryRunOpt
+from ketaplan.cli.user import who as user
 from ketaplan.errors import BookError, NoBookYet
 from ketaplan.formats.config_file import (
     ConfigChoice,
@@ -35,6 +38,9 @@ from ketaplan.formats.config_file import (
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.records import ClinicRecord
 from ketaplan.safety.rems import rems_setting
+
+if TYPE_CHECKING:
+    from ketaplan.booking.lifecycle import Unfit
 
 # Booked sessions up to this far ahead are checked against new settings: all of them.
 _HORIZON = datetime(9000, 1, 1, tzinfo=UTC)
@@ -147,21 +153,27 @@ def apply(
         bool,
         typer.Option(
             "--replan",
-            help="Re-plan the booked sessions the new settings leave no room for (not yet "
-            "for a clinic change: refused, with the list).",
+            help="Re-plan the booked sessions the new settings leave no room for, each on "
+            "the nearest day that keeps the protocol's rules and has a free chair.",
         ),
     ] = False,
+    dry_run: DryRunOpt = False,
+    by: ByOpt = None,
     book_option: BookOpt = None,
     clinic_option: ClinicOpt = None,
 ) -> None:
     """Change the book's clinic to the settings of a config file.
 
     Booked sessions from now on that no longer fit (a new closure, fewer chairs, shorter
-    hours) are listed, and nothing changes until they are moved or cancelled.
+    hours) are listed, and nothing changes until they are moved or cancelled, or until
+    --replan re-plans them: each one alone, on its own day at the nearest free time, else
+    on the nearest day either side where its course keeps every protocol rule and a chair
+    is free; the rest of the course stays. When one has nowhere to go, nothing changes.
 
-    Each change is kept in the book with its time and author (`clinic show --history`).
+    Each change is kept in the book with its time and author (`clinic show --history`,
+    and `ketaplan history` for each re-planned course).
 
-    Example: ketaplan clinic apply ketaplan.toml
+    Example: ketaplan clinic apply ketaplan.toml --replan
     """
     with opened_book(
         book_option, file, create=False, compare=False, clinic_option=clinic_option
@@ -169,39 +181,84 @@ def apply(
         found, config = found_config(file)
         new = with_zone(config, system_zone())
         calendar = clinic_calendar(new, None, None, None)
-        change = apply_clinic(opened.book, found, new, calendar, who(), horizon=_HORIZON)
+        author = replace(who(), author=user(by))
+        change = apply_clinic(
+            opened.book,
+            found,
+            new,
+            calendar,
+            author,
+            horizon=_HORIZON,
+            replan=replan,
+            dry_run=dry_run,
+        )
         location = opened.location
-    if change.misfits:
-        rows = [("Session", "Patient", "#", "Chair", "Why it no longer fits")] + [
-            (
-                f"{m.session.start:%a %Y-%m-%d %H:%M}",
-                m.session.patient,
-                str(m.session.number),
-                str(m.session.chair),
-                m.reason,
-            )
-            for m in change.misfits
-        ]
-        sys.stdout.write("\n".join(aligned(rows)) + "\n")
+    if change.misfits and not replan:
+        _print_unfit(change.misfits, "Why it no longer fits")
         count = plural(len(change.misfits), "booked session")
         fit = "fits" if len(change.misfits) == 1 else "fit"
-        later = (
-            "; --replan does not re-place sessions for a clinic change in this version"
-            if replan
-            else ""
-        )
         raise BookError(
             f"{count} no longer {fit} {file} ({', '.join(change.keys)}); nothing was changed: "
-            "move them (`ketaplan move --patient CODE --session N --to DATE`) or cancel them "
-            f"first, then apply again{later}"
+            "give --replan to re-plan them, or move or cancel them first "
+            "(`ketaplan move --patient CODE --session N --to DATE`)"
         )
-    if change.record is None:
+    from ketaplan.booking.lifecycle import REFIT_DAYS  # the re-planner, for apply only
+
+    if change.unplaced:
+        _print_unfit(change.unplaced, "Why it no longer fits")
+        count = plural(len(change.unplaced), "booked session")
+        has = "has" if len(change.unplaced) == 1 else "have"
+        raise BookError(
+            f"{count} {has} no day within {REFIT_DAYS} days that keeps the protocol's rules "
+            f"and has a free chair under {file}; nothing was changed: move or cancel "
+            f"{'it' if len(change.unplaced) == 1 else 'them'} first "
+            "(`ketaplan move --patient CODE --session N --to DATE --override REASON`)"
+        )
+    if change.record is None and not change.dry_run:
         sys.stderr.write(f"The clinic in {location} already has the settings of {file}\n")
         return
-    sys.stderr.write(
-        f"Applied {file} to the clinic {change.record.name} in {location}: "
-        f"{', '.join(change.keys)}\n"
+    name = change.record.name if change.record is not None else new.name
+    applied = (
+        f"Applied {file} to the clinic {name} in {location}: {', '.join(change.keys)}"
+        if change.keys
+        else f"The clinic in {location} already has the settings of {file}"
     )
+    if change.replanned:
+        moved = sum(len(r.changes) for r in change.replanned)
+        courses = plural(len(change.replanned), "patient")
+        applied += f"; re-planned {plural(moved, 'session')} of {courses}"
+    from ketaplan.cli.changes import change_lines  # the lifecycle's table, for apply only
+
+    if change.dry_run:
+        would = f"Would apply {file} to the clinic {name}: {', '.join(change.keys)}."
+        lines = wrapped(would, "", hang="")
+        for result in change.replanned:
+            headline = result.headline.replace("Re-planned", "Would re-plan", 1)
+            lines += [headline, *change_lines(result.changes)]
+        lines.append("Dry run: nothing was written.")
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    mark_stored(f"{applied}; stored in {location}")
+    lines = []
+    for result in change.replanned:
+        lines += [result.headline, *change_lines(result.changes)]
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")
+    sys.stderr.write(applied + "\n")
+
+
+def _print_unfit(unfit: tuple[Unfit, ...], why: str) -> None:
+    rows = [("Session", "Patient", "#", "Chair", why)] + [
+        (
+            f"{u.session.start:%a %Y-%m-%d %H:%M}",
+            u.session.patient,
+            str(u.session.number),
+            str(u.session.chair),
+            u.reason,
+        )
+        for u in unfit
+    ]
+    sys.stdout.write("\n".join(aligned(rows)) + "\n")
 
 
 @app.command()

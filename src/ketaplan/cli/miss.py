@@ -8,7 +8,6 @@ from ketaplan.cli.bookfile import BookOpt, ClinicOpt
 from ketaplan.cli.changes import (
     CorrectOpt,
     DateOpt,
-    DryRunOpt,
     ReasonOpt,
     SessionOpt,
     changing,
@@ -16,7 +15,7 @@ from ketaplan.cli.changes import (
     session_ref,
 )
 from ketaplan.cli.common import ConfigOpt, PatientOpt
-from ketaplan.cli.user import ByOpt
+from ketaplan.cli.user import ByOpt, DryRunOpt
 
 
 @app.command()

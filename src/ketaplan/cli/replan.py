@@ -10,9 +10,9 @@ import typer
 from ketaplan.booking.lifecycle import ReplanMode, replan_course
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, ClinicOpt
-from ketaplan.cli.changes import DryRunOpt, ReasonOpt, changing, clean_text
+from ketaplan.cli.changes import ReasonOpt, changing, clean_text
 from ketaplan.cli.common import ConfigOpt, PatientOpt
-from ketaplan.cli.user import ByOpt
+from ketaplan.cli.user import ByOpt, DryRunOpt
 from ketaplan.errors import UsageError
 from ketaplan.parsing import parse_date
 

@@ -1,4 +1,5 @@
-"""Who is making a change: `--by NAME`, else the user logged in."""
+"""Who is making a change (`--by NAME`, else the user logged in), and whether it is
+written (`--dry-run`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ ByOpt = Annotated[
         help="Who records the change (default: the user logged in).",
         show_default=False,
     ),
+]
+
+
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
 ]
 
 

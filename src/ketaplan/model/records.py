@@ -227,11 +227,13 @@ class FeedRecord:
 
 
 class ChairUse(NamedTuple):
-    """A chair held from `start` to `end` (aware datetimes)."""
+    """A chair held from `start` to `end` (aware datetimes) by the session `session`
+    (the book's id)."""
 
     start: datetime
     end: datetime
     chair: int
+    session: int
 
 
 @dataclass(frozen=True)

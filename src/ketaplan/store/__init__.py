@@ -178,6 +178,10 @@ class BookWriter(Protocol):
 
     def active_course(self, patient: str) -> CourseRecord | None: ...
 
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Undo what the block wrote when it raises; the transaction goes on."""
+        ...
+
     def chairs_held(self, first: datetime, last: datetime) -> list[ChairUse]:
         """Chair times of clinic sessions holding a chair (not cancelled) that start in
         [first, last): one indexed query, for the capacity engine."""

@@ -793,16 +793,19 @@ class SqlBook(_Reads):
 class SqlWriter(_Reads):
     """The writes of one transaction (implements `BookWriter`)."""
 
+    def savepoint(self) -> AbstractContextManager[None]:
+        return self._d.savepoint()
+
     def chairs_held(self, first: datetime, last: datetime) -> list[ChairUse]:
         where, params = self._in("clinic_id")
         rows = self._d.execute(
-            f"SELECT start_utc, end_utc, chair FROM sessions WHERE {where} "
+            f"SELECT start_utc, end_utc, chair, id FROM sessions WHERE {where} "
             "AND start_utc >= ? AND start_utc < ? AND location = 'clinic' "
             "AND status <> 'cancelled'",
             (*params, self._d.instant(first), self._d.instant(last)),
         )
         read = self._d.read_instant
-        return [ChairUse(read(start), read(end), chair) for start, end, chair in rows]
+        return [ChairUse(read(start), read(end), chair, key) for start, end, chair, key in rows]
 
     def add_course(self, course: NewCourse, sessions: Sequence[NewSession]) -> CourseRecord:
         d = self._d
