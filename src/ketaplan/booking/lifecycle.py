@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -1104,10 +1105,10 @@ def refit(
         first_rows.setdefault(course.id, rows)
         courses[course.id] = course
         # The sessions still waiting hold no chair: each of them moves too.
-        waiting = set(pending)
-        done = _alone(tx, ctx, course, rows, u, waiting, why)
+        job = _Refit(tx, ctx, course, rows, u, frozenset(pending), why)
+        done = _alone(job)
         if done is None:
-            done = _with_the_rest(tx, ctx, course, rows, u, waiting, why)
+            done = _with_the_rest(job)
         if done is None:
             left.append(u)
             continue
@@ -1143,31 +1144,59 @@ def _slots(rows: list[SessionRecord], zone: ZoneInfo) -> dict[int, tuple[str, da
     }
 
 
-def _probe(tx: BookWriter, ctx: Context, zone: str, waiting: set[int]) -> Capacity:
-    """The chairs as they are, without the sessions that are to move."""
+@dataclass(frozen=True)
+class _Refit:
+    """One session for `refit` to re-place, and what both ways of placing it read."""
 
-    def load(first: datetime, last: datetime) -> list[ChairUse]:
-        return [u for u in tx.chairs_held(first, last) if u.session not in waiting]
+    tx: BookWriter
+    ctx: Context
+    course: CourseRecord
+    rows: list[SessionRecord]
+    unfit: Unfit
+    waiting: frozenset[int]  # the ids of the sessions still to move: they hold no chair
+    why: str
 
-    return Capacity(ctx.clinic, zone, load, now=ctx.now)
+    @property
+    def row(self) -> SessionRecord:
+        return self.unfit.session
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.course.zone)
+
+    @cached_property
+    def protocol(self) -> Protocol:
+        return protocol_from_definition(self.course.definition)
+
+    @property
+    def own(self) -> datetime:
+        """Where the session is now, in its zone."""
+        return self.row.start.astimezone(self.zone)
+
+    def spot(self, capacity: Capacity, day: date) -> tuple[datetime, int] | None:
+        """The session's time of day on `day`, else the nearest free time, and a chair;
+        None when the day has no room."""
+        at = self.own.time().replace(tzinfo=None)
+        start = local_start(day, at, self.zone)[0]
+        length = self.row.end - self.row.start
+        found = capacity.place(_as_session(day, start, start + length), at)
+        return None if found is None else (found[0].astimezone(self.zone), found[1])
+
+    def probe(self) -> Capacity:
+        """The chairs as they are, without the sessions that are to move (this one too)."""
+        gone = self.waiting | {self.row.id}
+
+        def load(first: datetime, last: datetime) -> list[ChairUse]:
+            return [u for u in self.tx.chairs_held(first, last) if u.session not in gone]
+
+        return Capacity(self.ctx.clinic, self.course.zone, load, now=self.ctx.now)
 
 
-def _alone(
-    tx: BookWriter,
-    ctx: Context,
-    course: CourseRecord,
-    rows: list[SessionRecord],
-    u: Unfit,
-    waiting: set[int],
-    why: str,
-) -> list[Change] | None:
+def _alone(job: _Refit) -> list[Change] | None:
     """Step 1 of `refit`: the session alone, between its neighbours; None when it has
     no such place."""
-    zone = ZoneInfo(course.zone)
-    row = u.session
-    protocol = protocol_from_definition(course.definition)
-    slots = _slots(rows, zone)
-    own = row.start.astimezone(zone)
+    row, ctx, own = job.row, job.ctx, job.own
+    slots = _slots(job.rows, job.zone)
     days = sorted(d for k, (_, d, _, _) in slots.items() if k != row.id)
     low = max((d for d in days if d < own.date()), default=None)
     high = min((d for d in days if d > own.date()), default=None)
@@ -1176,47 +1205,43 @@ def _alone(
         trial = {**slots, row.id: (row.phase, day, "booked", row.phase_number)}
         return set(
             course_violations(
-                protocol,
+                job.protocol,
                 list(trial.values()),
                 ctx.calendar,
                 ctx.today,
-                induction=course.induction,
-                induction_since=course.induction_since,
+                induction=job.course.induction,
+                induction_since=job.course.induction_since,
             )
         )
 
     # Rules the course broke before (an override) may stay broken; none may be added.
     before = broken(own.date()) - {f"the session on {own.date()} falls on a closed day"}
-    capacity = _probe(tx, ctx, course.zone, waiting | {row.id})
-    at = own.time().replace(tzinfo=None)
-    length = row.end - row.start
+    capacity = job.probe()
     for day in _days_near(own.date(), ctx.today):
         if (low is not None and day <= low) or (high is not None and day >= high):
             continue
         if not ctx.calendar.is_open(day) or not broken(day) <= before:
             continue
-        start = local_start(day, at, zone)[0]
-        spot = capacity.place(_as_session(day, start, start + length), at)
+        spot = job.spot(capacity, day)
         if spot is None:
             continue
-        begin, chair, _ = spot
-        begin = begin.astimezone(zone)
-        tx.change_session(
+        begin, chair = spot
+        note = f"re-planned after {job.why}: {job.unfit.reason}"
+        label = _label(row)
+        job.tx.change_session(
             SessionChange(
                 row.id,
                 row.phase,
                 row.phase_number,
                 row.phase_total,
                 begin,
-                begin + length,
+                begin + (row.end - row.start),
                 chair,
-                f"re-planned after {why}: {u.reason}",
+                note,
             )
         )
-        label = _label(row)
-        return [
-            Change(row.number, "moved", label, label, row.start, begin, row.chair, chair, u.reason)
-        ]
+        moved = Change(row.number, "moved", label, label, row.start, begin, row.chair, chair)
+        return [replace(moved, note=job.unfit.reason)]
     return None
 
 
@@ -1224,55 +1249,41 @@ class _NotHere(Exception):
     """A day tried for a session that does not keep the course's rules."""
 
 
-def _with_the_rest(
-    tx: BookWriter,
-    ctx: Context,
-    course: CourseRecord,
-    rows: list[SessionRecord],
-    u: Unfit,
-    waiting: set[int],
-    why: str,
-) -> list[Change] | None:
+def _with_the_rest(job: _Refit) -> list[Change] | None:
     """Step 2 of `refit`: the session on the nearest day with a free chair, its
     course's later sessions re-planned from it; None when no day keeps the rules."""
-    zone = ZoneInfo(course.zone)
-    row = u.session
-    protocol = protocol_from_definition(course.definition)
-    own = row.start.astimezone(zone)
-    order = sorted((r for r in rows if r.status != "cancelled"), key=lambda r: r.start)
-    earlier = [r.start.astimezone(zone).date() for r in order[: order.index(row)]]
+    row, ctx = job.row, job.ctx
+    order = sorted((r for r in job.rows if r.status != "cancelled"), key=lambda r: r.start)
+    earlier = [r.start.astimezone(job.zone).date() for r in order[: order.index(row)]]
     later = {r.id for r in order[order.index(row) + 1 :]}
-    capacity = _probe(tx, ctx, course.zone, waiting | {row.id})
-    at = own.time().replace(tzinfo=None)
-    length = row.end - row.start
-    for day in _days_near(own.date(), ctx.today):
+    capacity = job.probe()
+    minutes = _minutes(row)
+    for day in _days_near(job.own.date(), ctx.today):
         if (earlier and day <= earlier[-1]) or not ctx.calendar.is_open(day):
             continue
-        start = local_start(day, at, zone)[0]
-        spot = capacity.place(_as_session(day, start, start + length), at)
+        spot = job.spot(capacity, day)
         if spot is None:
             continue
-        when = spot[0].astimezone(zone).time().replace(tzinfo=None)
-        minutes = int(length.total_seconds()) // 60
-        pin = _Pin(row.id, day, when, row.phase, row.phase_number, row.phase_total, minutes)
+        at = spot[0].time().replace(tzinfo=None)
+        pin = _Pin(row.id, day, at, row.phase, row.phase_number, row.phase_total, minutes)
         try:
-            with tx.savepoint():
+            with job.tx.savepoint():
                 done, interrupted = _settle(
-                    tx,
+                    job.tx,
                     ctx,
-                    course,
-                    protocol,
-                    rows,
+                    job.course,
+                    job.protocol,
+                    job.rows,
                     free=lambda r: r.id in later and r.start.date() > ctx.today,
                     pin=pin,
-                    why=why,
-                    waiting=waiting,
+                    why=job.why,
+                    waiting=set(job.waiting),
                 )
                 if interrupted is not None:
                     raise _NotHere(interrupted)
         except (_NotHere, PlanError, BookError):
             continue
-        return [replace(c, note=u.reason) if c.number == row.number else c for c in done]
+        return [replace(c, note=job.unfit.reason) if c.number == row.number else c for c in done]
     return None
 
 
