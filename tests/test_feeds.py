@@ -117,6 +117,36 @@ def test_a_patient_feed_expires_with_the_course_unless_told(
     assert second[5:] == ["2099-12-31", "active"]
 
 
+def test_feed_list_prints_json_and_csv_with_the_same_columns(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(capsys, "init").code == 0
+    empty = run(capsys, "feed", "list", "--format", "json")
+    assert (empty.code, empty.out) == (0, '{\n  "feeds": []\n}\n'), empty.err
+    assert run(capsys, "feed", "list", "--format", "csv").out == (
+        "id,kind,patient,created,answers_through,state\n"
+    )
+    book(capsys, "P-001")
+    create(capsys, "--staff")
+    create(capsys, "--patient", "P-001", "--expires", "2099-12-31")
+    run(capsys, "feed", "revoke", "1")
+    listed = json.loads(run(capsys, "feed", "list", "--format", "json").out)["feeds"]
+    assert [
+        (f["id"], f["kind"], f["patient"], f["answers_through"], f["state"]) for f in listed
+    ] == [
+        (1, "staff", None, None, "revoked"),
+        (2, "patient", "P-001", "2099-12-31", "active"),
+    ]
+    assert datetime.fromisoformat(listed[0]["created"]).utcoffset() is not None
+    rows = run(capsys, "feed", "list", "--format", "csv").out.splitlines()
+    assert rows[1:] == [
+        f"1,staff,,{listed[0]['created']},,revoked",
+        f"2,patient,P-001,{listed[1]['created']},2099-12-31,active",
+    ]
+    wrong = run(capsys, "feed", "list", "--format", "xml")
+    assert (wrong.code, wrong.err) == (2, "Error: --format 'xml' is not one of table, json, csv\n")
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

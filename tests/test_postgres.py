@@ -171,6 +171,9 @@ def test_clinics_of_one_database_keep_apart(
     assert run(capsys, "admin", "clinics", "--book", url).out == (
         f"Clinics in {url}:\n  Hillside: 0 courses\n  Lakeside: 0 courses\n"
     )
+    assert run(capsys, "admin", "clinics", "--book", url, "--format", "csv").out == (
+        "name,courses\nHillside,0\nLakeside,0\n"
+    )
     args = ("--start", START, "--time", "09:00", "--book", url)
     for clinic in ("Lakeside", "Hillside"):
         result = run(

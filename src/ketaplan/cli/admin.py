@@ -11,8 +11,8 @@ import typer
 
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, book_path
-from ketaplan.cli.common import ConfigOpt, ForceOpt, load_clinic
-from ketaplan.cli.render import plural
+from ketaplan.cli.common import ConfigOpt, ForceOpt, FormatOpt, check_format, load_clinic
+from ketaplan.cli.render import plural, write_csv
 from ketaplan.errors import BookError
 from ketaplan.store import is_url
 
@@ -162,7 +162,9 @@ def copy(
 
 
 @admin_app.command("clinics")
-def list_clinics(book_option: BookOpt = None, config: ConfigOpt = None) -> None:
+def list_clinics(
+    fmt: FormatOpt = "table", book_option: BookOpt = None, config: ConfigOpt = None
+) -> None:
     """List the clinics of the book, with their courses. `ketaplan init --clinic NAME`
     with a config whose [clinic] name is NAME adds one to a PostgreSQL book.
 
@@ -170,8 +172,20 @@ def list_clinics(book_option: BookOpt = None, config: ConfigOpt = None) -> None:
     """
     from ketaplan.store import clinics  # as above
 
+    check_format(fmt)
     where, _ = book_path(book_option, load_clinic(config))
     location, found = clinics(where)
+    if fmt == "json":
+        import json  # --format json only
+
+        listed = [{"name": c.name, "courses": c.courses} for c in found]
+        sys.stdout.write(json.dumps({"clinics": listed}, indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt == "csv":
+        from ketaplan.formats.shapes import CLINICS_CSV  # --format csv only
+
+        write_csv(CLINICS_CSV, [(c.name, c.courses) for c in found])
+        return
     sys.stdout.write(f"Clinics in {location}:\n")
     for clinic in found:
         sys.stdout.write(f"  {clinic.name}: {plural(clinic.courses, 'course')}\n")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -13,9 +12,10 @@ import typer
 from ketaplan.cli import clock
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
-from ketaplan.cli.common import ConfigOpt, check_patient, clinic_zone
-from ketaplan.cli.render import aligned
+from ketaplan.cli.common import ConfigOpt, FormatOpt, check_format, check_patient, clinic_zone
+from ketaplan.cli.render import aligned, write_csv
 from ketaplan.errors import UsageError
+from ketaplan.formats.shapes import FEEDS_CSV, feed_json, last_feed_day
 from ketaplan.parsing import parse_date
 
 feed_app = typer.Typer(
@@ -96,7 +96,9 @@ def create(
             now=now,
         )
     until = (
-        "never expires" if made.expires is None else f"answers through {_last(made.expires, zone)}"
+        "never expires"
+        if made.expires is None
+        else f"answers through {last_feed_day(made.expires, ZoneInfo(zone))}"
     )
     what = "staff" if code is None else f"patient {code}"
     sys.stdout.write(feed_url(clinic.feed_url, token) + "\n")
@@ -108,26 +110,39 @@ def create(
 
 @feed_app.command("list")
 def list_feeds(
-    book_option: BookOpt = None, clinic_option: ClinicOpt = None, config: ConfigOpt = None
+    fmt: FormatOpt = "table",
+    book_option: BookOpt = None,
+    clinic_option: ClinicOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """List every feed made: its id, kind, patient, dates and state (never its token).
 
     Example: ketaplan feed list
     """
+    check_format(fmt)
     with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
-        zone = clinic_zone(None, opened.clinic)
+        zone = ZoneInfo(clinic_zone(None, opened.clinic))
         feeds = opened.book.feeds()
+    now = clock.now()
+    listed = [feed_json(f, zone, now) for f in feeds]
+    if fmt == "json":
+        import json  # --format json only
+
+        sys.stdout.write(json.dumps({"feeds": listed}, indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt == "csv":
+        write_csv(FEEDS_CSV, [tuple(f.values()) for f in listed])
+        return
     if not feeds:
         sys.stdout.write("No feeds yet: `ketaplan feed create --staff` makes one.\n")
         return
-    now = clock.now()
     rows = [("Id", "Kind", "Patient", "Created", "Answers through", "State")] + [
         (
             str(f.id),
             f.kind,
             f.patient or "-",
-            f"{f.created.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}",
-            "-" if f.expires is None else _last(f.expires, zone),
+            f"{f.created.astimezone(zone):%Y-%m-%d %H:%M}",
+            "-" if f.expires is None else f"{last_feed_day(f.expires, zone)}",
             f.state(now),
         )
         for f in feeds
@@ -157,8 +172,3 @@ def revoke(
         else f" since {feed.revoked.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
     )
     sys.stdout.write(f"Feed {feed.id} is revoked{since}: its URL answers 404.\n")
-
-
-def _last(expires: datetime, zone: str) -> str:
-    """The last day a feed answers: the local day before the instant it expires."""
-    return f"{(expires.astimezone(ZoneInfo(zone)) - timedelta(seconds=1)):%Y-%m-%d}"

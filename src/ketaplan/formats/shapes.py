@@ -7,7 +7,7 @@ Times are ISO 8601 with their UTC offset; dates are YYYY-MM-DD.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import date
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from ketaplan.model.clinic import ClinicConfig
@@ -15,6 +15,7 @@ from ketaplan.model.course import Course, SessionFields
 from ketaplan.model.protocol import Protocol
 from ketaplan.model.records import (
     Attendance,
+    FeedRecord,
     HistoryEntry,
     ScreeningOverride,
     ScreeningRecord,
@@ -587,3 +588,37 @@ class HistoryJson(TypedDict):
 
     patient: str
     history: list[HistoryEntryJson]
+
+
+class FeedJson(TypedDict):
+    id: int
+    kind: str
+    patient: str | None
+    created: str
+    answers_through: str | None
+    state: str
+
+
+FEEDS_CSV = ("id", "kind", "patient", "created", "answers_through", "state")
+
+
+def last_feed_day(expires: datetime, zone: tzinfo) -> date:
+    """The last day a feed answers: the local day before the instant it expires."""
+    return (expires.astimezone(zone) - timedelta(seconds=1)).date()
+
+
+def feed_json(feed: FeedRecord, zone: tzinfo, now: datetime) -> FeedJson:
+    """A feed as `feed list` prints it: never its token (the book has only its hash)."""
+    return {
+        "id": feed.id,
+        "kind": feed.kind,
+        "patient": feed.patient,
+        "created": feed.created.astimezone(zone).isoformat(timespec="seconds"),
+        "answers_through": (
+            None if feed.expires is None else last_feed_day(feed.expires, zone).isoformat()
+        ),
+        "state": feed.state(now),
+    }
+
+
+CLINICS_CSV = ("name", "courses")
