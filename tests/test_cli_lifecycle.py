@@ -138,6 +138,18 @@ def test_refusals_name_the_problem_in_one_line(capsys: pytest.CaptureFixture[str
     assert refused(run(capsys, "cancel", "--patient", "P-001", "--session", "1", "--reason", "x"))
     history = json.loads(ok(run(capsys, "history", "--patient", "P-001", "--format", "json")))
     assert [e["what"] for e in history["history"]] == ["book", "attended"]
+    # The same changes as CSV: one row each, the count of sessions it changed.
+    rows = ok(run(capsys, "history", "--patient", "P-001", "--format", "csv")).splitlines()
+    assert rows[0] == "patient,when,who,what,why,sessions"
+    assert [row.split(",")[2:] for row in rows[1:]] == [
+        [history["history"][0]["who"], "book", "", "8"],
+        ["anna", "attended", "", "1"],
+    ]
+    # A course's sessions as CSV have the agenda's columns and rows.
+    course = ok(run(capsys, "course", "--patient", "P-001", "--format", "csv"))
+    agenda = ok(run(capsys, "agenda", "--patient", "P-001", "--format", "csv", "--all"))
+    assert course.splitlines()[0] == "patient,number,phase,start,end,chair,uid,status"
+    assert course == agenda
 
 
 def test_a_missed_infusion_is_made_up_and_dry_run_writes_nothing(

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
-
-import typer
 
 from ketaplan.booking.lifecycle import measured_text
 from ketaplan.booking.views import CourseView, SessionView, course_view
@@ -17,25 +14,29 @@ from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
+    FormatOpt,
     PatientOpt,
     check_format,
     check_patient,
     clinic_zone,
 )
 from ketaplan.cli.history import history_lines
-from ketaplan.cli.render import aligned, wrapped
-from ketaplan.formats.shapes import CourseJson, course_session_json, history_entry_json
+from ketaplan.cli.render import aligned, wrapped, write_csv
+from ketaplan.formats.shapes import (
+    AGENDA_CSV,
+    CourseJson,
+    agenda_csv_rows,
+    course_session_json,
+    history_entry_json,
+)
 
-COURSE_FORMATS = ("table", "json")
 BAR = "█"
 
 
 @app.command()
 def course(
     patient: PatientOpt,
-    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table or json.")] = (
-        "table"
-    ),
+    fmt: FormatOpt = "table",
     book_option: BookOpt = None,
     clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
@@ -45,7 +46,7 @@ def course(
 
     Example: ketaplan course --patient P-001 --format json
     """
-    check_format(fmt, COURSE_FORMATS)
+    check_format(fmt)
     with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
@@ -54,6 +55,10 @@ def course(
         view = course_view(book, code, today)
         if fmt == "json":
             sys.stdout.write(json.dumps(view_json(view), indent=2, ensure_ascii=False) + "\n")
+            return
+        if fmt == "csv":
+            # The agenda's columns: a session row is the same row wherever it is printed.
+            write_csv(AGENDA_CSV, agenda_csv_rows(s.row for s in view.sessions))
             return
         sys.stdout.write("\n".join(view_lines(view)) + "\n")
 

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
-
-import typer
 
 from ketaplan.booking.views import patient_history
 from ketaplan.cli.app import app
 from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
+    FormatOpt,
     PatientOpt,
     check_format,
     check_patient,
     clinic_zone,
 )
-from ketaplan.cli.render import aligned
-from ketaplan.formats.shapes import HistoryJson, history_entry_json
+from ketaplan.cli.render import aligned, write_csv
+from ketaplan.formats.shapes import HISTORY_CSV, HistoryJson, history_csv_row, history_entry_json
 from ketaplan.model.records import HistoryEntry
-
-HISTORY_FORMATS = ("table", "json")
 
 
 def history_lines(entries: list[HistoryEntry], zone: str) -> list[str]:
@@ -33,7 +29,7 @@ def history_lines(entries: list[HistoryEntry], zone: str) -> list[str]:
     where = ZoneInfo(zone)
     rows = [("When", "Who", "What", "Sessions", "Why")]
     for e in entries:
-        changed = len(json.loads(e.after)) if e.after else 0
+        changed = history_csv_row(e)[-1]
         rows.append(
             (
                 f"{e.when.astimezone(where):%Y-%m-%d %H:%M}",
@@ -49,9 +45,7 @@ def history_lines(entries: list[HistoryEntry], zone: str) -> list[str]:
 @app.command()
 def history(
     patient: PatientOpt,
-    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table or json.")] = (
-        "table"
-    ),
+    fmt: FormatOpt = "table",
     book_option: BookOpt = None,
     clinic_option: ClinicOpt = None,
     config: ConfigOpt = None,
@@ -61,7 +55,7 @@ def history(
 
     Example: ketaplan history --patient P-001 --format json
     """
-    check_format(fmt, HISTORY_FORMATS)
+    check_format(fmt)
     with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
         clinic = opened.clinic  # the book's clinic
         code = check_patient(patient, clinic)
@@ -74,6 +68,9 @@ def history(
                 "history": [history_entry_json(e) for e in entries],
             }
             sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            return
+        if fmt == "csv":
+            write_csv(HISTORY_CSV, [(code, *history_csv_row(e)) for e in entries])
             return
         lines = [f"History of {code} · times in {zone}", *history_lines(entries, zone)]
         sys.stdout.write("\n".join(lines) + "\n")

@@ -545,6 +545,17 @@ class HistoryEntryJson(TypedDict):
     after: list[dict[str, Any]] | None
 
 
+HISTORY_CSV = ("patient", "when", "who", "what", "why", "sessions")
+
+
+def history_csv_row(e: HistoryEntry) -> tuple[str, str, str, str | None, int]:
+    """A change as `history --format csv` gives it (after the patient): when, who,
+    what, why, and how many sessions it changed."""
+    import json  # the stored snapshots are JSON text
+
+    return e.when.isoformat(), e.who, e.what, e.why, len(json.loads(e.after)) if e.after else 0
+
+
 def history_entry_json(e: HistoryEntry) -> HistoryEntryJson:
     import json  # the stored snapshots are JSON text
 
