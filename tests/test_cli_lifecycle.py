@@ -148,7 +148,9 @@ def test_refusals_name_the_problem_in_one_line(capsys: pytest.CaptureFixture[str
     # A course's sessions as CSV have the agenda's columns and rows.
     course = ok(run(capsys, "course", "--patient", "P-001", "--format", "csv"))
     agenda = ok(run(capsys, "agenda", "--patient", "P-001", "--format", "csv", "--all"))
-    assert course.splitlines()[0] == "patient,number,phase,start,end,chair,uid,status"
+    assert course.splitlines()[0] == (
+        "patient,number,phase,start,end,chair,uid,status,phase_number,location,note"
+    )
     assert course == agenda
 
 
