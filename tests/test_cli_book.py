@@ -32,6 +32,7 @@ START = "2030-01-07"  # a Monday, so that "in the past" never applies
 BOOK = "Book: book.sqlite · clinic Lakeside\n"
 CREATED = "Created a new clinic book at book.sqlite\n"
 STORED = "Stored the clinic Lakeside in the book book.sqlite (settings from ketaplan.toml)\n"
+RULE = "─"  # the agenda table's line under its header
 
 
 @pytest.fixture(autouse=True)
@@ -156,9 +157,10 @@ def test_agenda_lists_sessions_by_day_time_and_chair_with_utilization(
         "Agenda 2030-01-07 · Lakeside · 1 chair · Europe/Berlin\n"
         "\n"
         "Mon 2030-01-07 · 2 sessions · chairs 80% used\n"
-        "  Time         Chair  Patient  Session                         Status\n"
-        "  09:00-11:00  1      P-001    IV ketamine induction 1/6 (#1)  booked\n"
-        "  11:00-13:00  1      P-002    IV ketamine induction 1/6 (#1)  booked\n"
+        "Time         Chair  Patient  Session                         Status\n"
+        f"{RULE * 67}\n"
+        "09:00-11:00  1      P-001    IV ketamine induction 1/6 (#1)  booked\n"
+        "11:00-13:00  1      P-002    IV ketamine induction 1/6 (#1)  booked\n"
         "\n"
         "2 sessions listed.\n"
     )
@@ -179,14 +181,16 @@ def test_agenda_hides_cancelled_sessions_unless_all_and_shows_closed_days_with_w
         "Mon 2030-01-07 · 0 sessions · chairs 0% used\n"
         "\n"
         "Tue 2030-01-08 · 1 session · chairs 40% used\n"
-        "  Time         Chair  Patient  Session                         Status\n"
-        "  09:00-11:00  1      P-001    IV ketamine induction 1/6 (#1)  booked\n"
+        "Time         Chair  Patient  Session                         Status\n"
+        f"{RULE * 67}\n"
+        "09:00-11:00  1      P-001    IV ketamine induction 1/6 (#1)  booked\n"
         "\n"
         "Wed 2030-01-09 · closed: clinic closed\n"
         "\n"
         "Thu 2030-01-10 · 1 session · chairs 40% used\n"
-        "  Time         Chair  Patient  Session                         Status\n"
-        "  09:00-11:00  1      P-001    IV ketamine induction 2/6 (#2)  booked\n"
+        "Time         Chair  Patient  Session                         Status\n"
+        f"{RULE * 67}\n"
+        "09:00-11:00  1      P-001    IV ketamine induction 2/6 (#2)  booked\n"
         "\n"
         "Fri 2030-01-11 · 0 sessions · chairs 0% used\n"
         "\n"
@@ -197,10 +201,11 @@ def test_agenda_hides_cancelled_sessions_unless_all_and_shows_closed_days_with_w
         "2 sessions listed (2 cancelled not shown: --all lists them).\n"
     )
     every = run(capsys, "agenda", "--day", START, "--all", "--book", "book.sqlite")
-    assert every.out.splitlines()[2:5] == [
+    assert every.out.splitlines()[2:6] == [
         "Mon 2030-01-07 · 1 session · chairs 0% used",
-        "  Time         Chair  Patient  Session                         Status",
-        "  09:00-11:00  1      P-001    IV ketamine induction 1/6 (#1)  cancelled",
+        "Time         Chair  Patient  Session                         Status",
+        f"{RULE * 70}",
+        "09:00-11:00  1      P-001    IV ketamine induction 1/6 (#1)  cancelled",
     ]
     new_year = run(capsys, "agenda", "--day", "2031-01-01", "--book", "book.sqlite")
     assert new_year.out.splitlines()[2] == "Wed 2031-01-01 · closed: New Year's Day"

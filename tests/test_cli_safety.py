@@ -39,6 +39,7 @@ program = "us-spravato"
 """
 START = "2030-01-07"  # a Monday, so that "in the past" never applies
 SCREENED = "2026-11-20"  # a screening records answers already given: in the past
+RULE = "─"  # the agenda table's line under its header
 OVERRIDE_HINT = 'give --override "REASON" if the clinician decides to treat anyway'
 
 
@@ -311,9 +312,8 @@ def test_esketamine_without_enrollment_is_booked_and_flagged_in_output_and_book(
     db.close()
     assert json.loads(flags) == ["REMS enrollment not recorded: needed before the first treatment"]
     detail = run(capsys, "agenda", "--day", START, "--detail")
-    assert "      ! REMS enrollment not recorded: needed before the first treatment\n" in (
-        detail.out
-    )
+    flag = "    ! REMS enrollment not recorded: needed before the first treatment\n"
+    assert flag in detail.out
     assert run(capsys, "rems", "enroll", "P-001", "--date", "2026-11-02").code == 0
     detail = run(capsys, "agenda", "--day", START, "--detail")
     assert "REMS enrollment not recorded" not in detail.out
@@ -512,37 +512,84 @@ def test_agenda_detail_prints_the_checklist_under_each_session(
         "Agenda 2030-01-07 · Lakeside · 2 chairs · Europe/Berlin\n"
         "\n"
         "Mon 2030-01-07 · 1 session · chairs 8% used\n"
-        "  Time         Chair  Patient  Session                         Status\n"
-        "  09:00-11:00  1      P-001    IV ketamine induction 1/6 (#1)  booked\n"
-        "      Staff checklist: IV ketamine\n"
+        "Time         Chair  Patient  Session                         Status\n"
+        f"{RULE * 67}\n"
+        "09:00-11:00  1      P-001    IV ketamine induction 1/6 (#1)  booked\n"
+        "    Staff checklist: IV ketamine\n"
         # Wrapped at the terminal's width (100 here), whole words only.
-        "      Before: vitals before the infusion (blood pressure, "
-        "heart rate, oxygen saturation); blood\n"
-        "        pressure before dosing, against the clinic's "
-        "threshold 140/90: above it the clinician\n"
-        "        decides whether to dose, and the reason is recorded\n"
-        "      During: vitals every 15 minutes during the infusion "
-        "(blood pressure, heart rate, oxygen\n"
-        "        saturation)\n"
-        "      After: vitals after the infusion, before discharge\n"
-        "      Observe until 11:00 (the infusion ends at 10:00)\n"
-        "      Watch (risks): respiratory depression (breathing, "
-        "oxygen saturation), cardiovascular\n"
-        "        instability (blood pressure, heart rate), sedation\n"
-        "      Watch (common): drowsiness, dizziness, dissociation, "
-        "nausea, blurred or double vision,\n"
-        "        vertigo, psychosis (hallucinations, delusions), headaches, altered taste\n"
-        "      Watch (rare): mania, poor muscle control, "
-        "restlessness, panic attacks, thoughts of self-harm,\n"
-        "        out-of-body experiences\n"
-        "      Discharge: clinically stable: alert, breathing "
-        "normally, sedation and dissociation resolved;\n"
-        "        blood pressure back to a safe level (below 140/90, "
-        "or the patient's baseline); a driver is\n"
-        "        present to take the patient home; no driving and no "
-        "return to work for the rest of the day\n"
+        "    Before: vitals before the infusion (blood pressure, heart rate, oxygen saturation); "
+        "blood\n"
+        "      pressure before dosing, against the clinic's threshold 140/90: above it the "
+        "clinician decides\n"
+        "      whether to dose, and the reason is recorded\n"
+        "    During: vitals every 15 minutes during the infusion (blood pressure, heart rate, "
+        "oxygen\n"
+        "      saturation)\n"
+        "    After: vitals after the infusion, before discharge\n"
+        "    Observe until 11:00 (the infusion ends at 10:00)\n"
+        "    Watch (risks): respiratory depression (breathing, oxygen saturation), cardiovascular "
+        "instability\n"
+        "      (blood pressure, heart rate), sedation\n"
+        "    Watch (common): drowsiness, dizziness, dissociation, nausea, blurred or double "
+        "vision, vertigo,\n"
+        "      psychosis (hallucinations, delusions), headaches, altered taste\n"
+        "    Watch (rare): mania, poor muscle control, restlessness, panic attacks, thoughts of "
+        "self-harm,\n"
+        "      out-of-body experiences\n"
+        "    Discharge: clinically stable: alert, breathing normally, sedation and dissociation "
+        "resolved;\n"
+        "      blood pressure back to a safe level (below 140/90, or the patient's baseline); a "
+        "driver is\n"
+        "      present to take the patient home; no driving and no return to work for the rest of "
+        "the day\n"
         "\n"
         "1 session listed.\n"
+    )
+
+
+def test_agenda_detail_fits_80_columns_and_never_cuts_a_word(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long patient code narrows the Session column, so that a title has to wrap; the
+    # esketamine patient's missing REMS enrollment adds a flag line.
+    long_code = "LAKESIDE-2030-0002"
+    screen(capsys, tmp_path, "P-001")
+    screen(capsys, tmp_path, long_code)
+    assert book(capsys, "P-001").code == 0
+    assert book(capsys, long_code, "--protocol", "esketamine", "--time", "11:00").code == 0
+    monkeypatch.setenv("COLUMNS", "80")
+    result = run(capsys, "agenda", "--day", START, "--detail")
+    assert (result.code, result.message) == (0, "")
+    lines = result.out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    # The Time, Chair, Patient and Status cells stay whole; only the title wraps, at a space.
+    assert lines[3:7] == [
+        "Time         Chair  Patient             Session                           Status",
+        RULE * 80,
+        "09:00-11:00  1      P-001               IV ketamine induction 1/6 (#1)    booked",
+        "    Staff checklist: IV ketamine",
+    ]
+    row = lines.index(
+        "11:00-13:25  1      LAKESIDE-2030-0002  Esketamine nasal spray induction  booked"
+    )
+    assert lines[row + 1 : row + 3] == [
+        "                                        1/8 (#1)",
+        "    ! REMS enrollment not recorded: needed before the first treatment",
+    ]
+    # Every word of both checklists, whole (items are joined by "," and ";").
+    as_json = run(capsys, "agenda", "--day", START, "--detail", "--format", "json").out
+    shown = {word.strip(",;") for word in result.out.split()}
+    for session in json.loads(as_json)["sessions"]:
+        items = [v for v in session["checklist"].values() if isinstance(v, list)]
+        words = {w.strip(",;") for item in items for text in item for w in text.split()}
+        assert len(words) > 50
+        assert words - shown == set()
+    # The same words as on a terminal wide enough that nothing wraps, only rearranged.
+    monkeypatch.setenv("COLUMNS", "1000")
+    wide = run(capsys, "agenda", "--day", START, "--detail").out
+    assert max(len(line) for line in wide.splitlines()) > 200
+    assert sorted(w for w in result.out.split() if set(w) != {RULE}) == sorted(
+        w for w in wide.split() if set(w) != {RULE}
     )
 
 
@@ -606,7 +653,7 @@ def test_a_contraindication_screened_after_booking_flags_the_agenda(
     today = date.today().isoformat()
     result = run(capsys, "agenda", "--day", START)
     assert result.out.splitlines()[-3:-2] == [
-        f"      ! screening of {today} after booking: contraindicated: history of "
+        f"    ! screening of {today} after booking: contraindicated: history of "
         "intracerebral haemorrhage"
     ]
     flag = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import tzinfo
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,7 +27,7 @@ from ketaplan.cli.common import (
     date_range,
     this_week,
 )
-from ketaplan.cli.render import aligned, override_line, page, plural, wrapped, write_csv
+from ketaplan.cli.render import console, override_line, page, plural, wrapped, write_csv
 from ketaplan.errors import UsageError
 from ketaplan.formats.shapes import (
     AGENDA_CSV,
@@ -188,40 +188,63 @@ def _agenda_text(
     show_all: bool = False,
     patient: str | None = None,
 ) -> str:
-    """Plain aligned columns, not a Rich table: a busy clinic's week is thousands of rows,
-    and staff print it. One patient's agenda shows only that patient's days, without the
-    clinic's utilization."""
+    """The agenda as text for `page`: a Rich table of each day's sessions under the day's
+    heading line, and the count at the end. It fits the console's width (the terminal's,
+    else 80): only the Session column wraps, at whole words, and flags and --detail's
+    lines go under their session at the full width. Styles only on a terminal. One
+    patient's agenda shows only that patient's days, without the clinic's utilization."""
     from zoneinfo import ZoneInfo
 
+    from rich.text import Text  # Rich loads only when the agenda is printed as tables
+
+    out = console()
     where = ZoneInfo(result.zone)
     first, last = result.first, result.last
     span = f"{first}" if first == last else f"{first} to {last}"
-    lines = [f"Agenda {span} · {clinic.name} · {plural(clinic.chairs, 'chair')} · {result.zone}"]
-    if patient is not None:
-        lines = [f"Agenda {span} · {clinic.name} · {patient} · {result.zone}"]
+    who = plural(clinic.chairs, "chair") if patient is None else patient
+    parts: list[Any] = [_heading([f"Agenda {span}", clinic.name, who, result.zone], out.width)]
     listed = hidden = 0
     for day in result.days:
         shown = [s for s in day.sessions if show_all or s.status != "cancelled"]
         listed += len(shown)
         hidden += len(day.sessions) - len(shown)
+        fields = [f"{day.day:%a %Y-%m-%d}"]
         if patient is not None:
             # One patient's agenda: that patient's days only, without utilization.
-            if shown:
-                lines += ["", f"{day.day:%a %Y-%m-%d}"]
-                lines += _agenda_rows(shown, where, result, clinic, detail=detail)
-            continue
-        if day.closed is not None:
-            lines += ["", f"{day.day:%a %Y-%m-%d} · closed: {day.closed}"]
+            if not shown:
+                continue
+        elif day.closed is not None:
+            fields.append(f"closed: {day.closed}")
         else:
             use = f"chairs {100 * (day.utilization or 0):.0f}% used"
-            lines += ["", f"{day.day:%a %Y-%m-%d} · {plural(len(shown), 'session')} · {use}"]
-        lines += _agenda_rows(shown, where, result, clinic, detail=detail)
+            fields += [plural(len(shown), "session"), use]
+        parts += [Text(""), _heading(fields, out.width, style="bold")]
+        parts += _agenda_tables(shown, where, result, clinic, out.width, detail=detail)
     if not result.sessions:
-        lines += ["", f"No sessions booked from {first} to {last}."]
+        parts += [Text(""), Text(f"No sessions booked from {first} to {last}.")]
     else:
         note = f" ({hidden} cancelled not shown: --all lists them)" if hidden else ""
-        lines += ["", f"{plural(listed, 'session')} listed{note}."]
-    return "\n".join(lines) + "\n"
+        parts += [Text(""), Text(f"{plural(listed, 'session')} listed{note}.")]
+    with out.capture() as captured:
+        for part in parts:
+            out.print(part)
+    # Rich pads every cell to its column: no trailing spaces in what is printed or piped.
+    return "".join(line.rstrip() + "\n" for line in captured.get().splitlines())
+
+
+def _heading(fields: list[str], width: int, style: str = "") -> Any:
+    """`fields` joined by " · ", a line broken before a field that would pass `width`
+    (a field longer than a line wraps at its words)."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    lines = [fields[0]]
+    for field in fields[1:]:
+        if cell_len(lines[-1]) + 3 + cell_len(field) <= width:
+            lines[-1] += f" · {field}"
+        else:
+            lines.append(f"· {field}")
+    return Text("\n".join(lines), style=style)
 
 
 def _review(s: SessionRecord) -> bool:
@@ -231,19 +254,31 @@ def _review(s: SessionRecord) -> bool:
 
 
 AGENDA_COLUMNS = ("Time", "Chair", "Patient", "Session", "Status")
+# Between columns a space of padding and one of the box; nothing at the edges, so that
+# the Session column keeps every character an 80-column terminal can spare.
+GAPS = 2 * (len(AGENDA_COLUMNS) - 1)
+UNDER = "    "  # the indent of the lines under a session
 
 
-def _agenda_rows(
+def _agenda_tables(
     sessions: list[SessionRecord],
     where: tzinfo,
     result: Agenda,
     clinic: ClinicConfig,
+    width: int,
     *,
     detail: bool = False,
-) -> list[str]:
+) -> list[Any]:
+    """A day's sessions as Rich tables: one table, split after each session that has
+    lines under it (its flags; with `detail`, its override and checklist), which are
+    wrapped at the full width. Every piece has the same column widths, so they align."""
     if not sessions:
         return []
-    rows = [AGENDA_COLUMNS] + [
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    rows = [
         (
             f"{s.start.astimezone(where):%H:%M}-{s.end.astimezone(where):%H:%M}",
             str(s.chair),
@@ -253,26 +288,58 @@ def _agenda_rows(
         )
         for s in sessions
     ]
+    widths = [max(len(row[i]) for row in [AGENDA_COLUMNS, *rows]) for i in range(5)]
+    # Session takes what the other columns leave; a longer title wraps at its words.
+    widths[3] = max(10, min(widths[3], width - GAPS - sum(widths) + widths[3]))
+
+    def table(header: bool) -> Any:
+        t = Table(
+            box=box.SIMPLE_HEAD,
+            padding=(0, 1, 0, 0),
+            pad_edge=False,
+            show_edge=False,
+            show_header=header,
+        )
+        for name, w in zip(AGENDA_COLUMNS, widths, strict=True):
+            t.add_column(name, width=w, no_wrap=name != "Session")
+        return t
+
+    parts: list[Any] = []
+    current = table(header=True)
+    for s, row in zip(sessions, rows, strict=True):
+        style = "dim" if s.status == "cancelled" else ""
+        current.add_row(*(Text(cell) for cell in row), style=style)
+        under = _under(s, result, clinic, detail=detail)
+        if under is not None:
+            parts += [current, under]
+            current = table(header=False)
+    if current.row_count:
+        parts.append(current)
+    return parts
+
+
+def _under(s: SessionRecord, result: Agenda, clinic: ClinicConfig, *, detail: bool) -> Any:
+    """The lines under a session as Rich text, or None: its flags (without --detail, only a
+    contraindication screened after booking), and with --detail its screening override
+    and the route's staff checklist. Wrapped at the full width, whole words only."""
+    from rich.text import Text
+
     from ketaplan.safety.gate import session_flags  # flags need the safety code
 
-    lines = aligned(rows)
-    out = lines[:1]
-    for s, line in zip(sessions, lines[1:], strict=True):
-        out.append(line)
-        latest = result.screenings.get(s.patient)
-        flags = session_flags(s, latest, result.enrollments.get(s.patient))
-        if not detail:
-            # A contraindication found after booking shows on the plain agenda too.
-            for flag in flags:
-                if flag not in s.flags:
-                    out += wrapped(f"! {flag}", "      ")
-            continue
-        for flag in flags:
-            out += wrapped(f"! {flag}", "      ")
-        if s.override is not None:
-            out += wrapped(override_line(s.override), "      ")
+    latest = result.screenings.get(s.patient)
+    flags = session_flags(s, latest, result.enrollments.get(s.patient))
+    # A contraindication found after booking shows on the plain agenda too.
+    shown = flags if detail else [f for f in flags if f not in s.flags]
+    lines = [(line, "red") for f in shown for line in wrapped(f"! {f}", UNDER)]
+    if detail:
+        texts = [] if s.override is None else [override_line(s.override)]
         checklist = session_checklist(s, clinic, latest)
         if checklist is not None:
-            for text in checklist.text().splitlines():
-                out += wrapped(text, "      ")
-    return out
+            texts += checklist.text().splitlines()
+        lines += [(line, "") for text in texts for line in wrapped(text, UNDER)]
+    if not lines:
+        return None
+    under = Text()
+    for n, (line, style) in enumerate(lines):
+        under.append(("\n" if n else "") + line, style=style)
+    return under

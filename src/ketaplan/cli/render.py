@@ -13,11 +13,20 @@ if TYPE_CHECKING:
 
 
 def console(*, stderr: bool = False) -> Any:
-    """A Rich console: colour only on a terminal and never with NO_COLOR (Rich reads both)."""
+    """A Rich console: colour only on a terminal and never with NO_COLOR (Rich reads both);
+    on stdout as wide as `width()` says, so that tables written to a file or a pipe are
+    80 columns wide even when the shell's other streams are a wider terminal."""
     from rich.console import Console
 
     # No markup or emoji: everything printed is plain text, patient codes included.
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, markup=False, emoji=False)
+    return Console(
+        stderr=stderr,
+        width=None if stderr else width(),
+        highlight=False,
+        soft_wrap=False,
+        markup=False,
+        emoji=False,
+    )
 
 
 def summary_lines(course: Course) -> list[str]:
@@ -93,7 +102,7 @@ def plural(count: int, word: str) -> str:
 
 def aligned(rows: Sequence[Sequence[str]]) -> list[str]:
     """Plain text columns, each as wide as its widest cell, indented by two spaces: the
-    agenda's and the REMS list's layout (thousands of rows print faster than a Rich table)."""
+    layout of the REMS list, a course and its history."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
         "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
@@ -102,8 +111,8 @@ def aligned(rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def width() -> int:
-    """The terminal's width ($COLUMNS first, as Rich does), else 80."""
-    import shutil  # the agenda's and lists' layout only
+    """The terminal's width when stdout is one ($COLUMNS first, as Rich does), else 80."""
+    import shutil  # the tables' and lists' layout only
 
     return shutil.get_terminal_size((80, 24)).columns
 
