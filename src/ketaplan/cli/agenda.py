@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from datetime import tzinfo
 from typing import Annotated, Any
 
@@ -254,8 +255,8 @@ def _review(s: SessionRecord) -> bool:
 
 
 AGENDA_COLUMNS = ("Time", "Chair", "Patient", "Session", "Status")
-# Between columns a space of padding and one of the box; nothing at the edges, so that
-# the Session column keeps every character an 80-column terminal can spare.
+# Between columns two spaces, one of them the box's; nothing at the edges, so that the
+# Session column keeps every character an 80-column terminal can spare.
 GAPS = 2 * (len(AGENDA_COLUMNS) - 1)
 UNDER = "    "  # the indent of the lines under a session
 
@@ -275,6 +276,7 @@ def _agenda_tables(
     if not sessions:
         return []
     from rich import box
+    from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
 
@@ -293,22 +295,21 @@ def _agenda_tables(
     widths[3] = max(10, min(widths[3], width - GAPS - sum(widths) + widths[3]))
 
     def table(header: bool) -> Any:
-        t = Table(
-            box=box.SIMPLE_HEAD,
-            padding=(0, 1, 0, 0),
-            pad_edge=False,
-            show_edge=False,
-            show_header=header,
-        )
+        # No cell padding (padding every cell takes a long agenda's time nearly twice):
+        # a column's width holds the space before the box's one; the Session cell's is
+        # padding, so that a wrapped title never runs into the Status.
+        t = Table(box=box.SIMPLE_HEAD, padding=0, show_edge=False, show_header=header)
         for name, w in zip(AGENDA_COLUMNS, widths, strict=True):
-            t.add_column(name, width=w, no_wrap=name != "Session")
+            last = name == AGENDA_COLUMNS[-1]
+            t.add_column(name, width=w if last else w + 1, no_wrap=name != "Session")
         return t
 
     parts: list[Any] = []
     current = table(header=True)
-    for s, row in zip(sessions, rows, strict=True):
+    for s, (time, chair, code, title, status) in zip(sessions, rows, strict=True):
+        cells = (_Cell(time), _Cell(chair), _Cell(code), Padding(Text(title), (0, 1, 0, 0)))
         style = "dim" if s.status == "cancelled" else ""
-        current.add_row(*(Text(cell) for cell in row), style=style)
+        current.add_row(*cells, _Cell(status), style=style)
         under = _under(s, result, clinic, detail=detail)
         if under is not None:
             parts += [current, under]
@@ -316,6 +317,28 @@ def _agenda_tables(
     if current.row_count:
         parts.append(current)
     return parts
+
+
+class _Cell:
+    """A table cell of one line that never wraps (time, chair, code, status), rendered
+    as it is: Rich's Text would wrap and justify it, a third of a long agenda's time."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        from rich.segment import Segment  # loaded already: the agenda's tables use it
+
+        yield Segment(self.text)
+
+    def __rich_measure__(self, console: Any, options: Any) -> Any:
+        from rich.cells import cell_len
+        from rich.measure import Measurement
+
+        width = cell_len(self.text)
+        return Measurement(width, width)
 
 
 def _under(s: SessionRecord, result: Agenda, clinic: ClinicConfig, *, detail: bool) -> Any:
