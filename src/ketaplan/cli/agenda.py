@@ -236,7 +236,7 @@ def _agenda_text(
 def _heading(fields: list[str], width: int, style: str = "") -> Any:
     """`fields` joined by " · ", a line broken before a field that would pass `width`
     (a field longer than a line wraps at its words)."""
-    from rich.cells import cell_len
+    from rich.cells import cell_len  # Rich only when the agenda is printed as tables
     from rich.text import Text
 
     lines = [fields[0]]
@@ -275,7 +275,8 @@ def _agenda_tables(
     wrapped at the full width. Every piece has the same column widths, so they align."""
     if not sessions:
         return []
-    from rich import box
+    from rich import box  # Rich only when the agenda is printed as tables
+    from rich.cells import cell_len
     from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
@@ -290,7 +291,7 @@ def _agenda_tables(
         )
         for s in sessions
     ]
-    widths = [max(len(row[i]) for row in [AGENDA_COLUMNS, *rows]) for i in range(5)]
+    widths = [max(cell_len(row[i]) for row in [AGENDA_COLUMNS, *rows]) for i in range(5)]
     # Session takes what the other columns leave; a longer title wraps at its words.
     widths[3] = max(10, min(widths[3], width - GAPS - sum(widths) + widths[3]))
 
@@ -329,12 +330,12 @@ class _Cell:
         self.text = text
 
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
-        from rich.segment import Segment  # loaded already: the agenda's tables use it
+        from rich.segment import Segment  # loaded with the table that holds the cell
 
         yield Segment(self.text)
 
     def __rich_measure__(self, console: Any, options: Any) -> Any:
-        from rich.cells import cell_len
+        from rich.cells import cell_len  # loaded with the table that holds the cell
         from rich.measure import Measurement
 
         width = cell_len(self.text)
@@ -345,7 +346,7 @@ def _under(s: SessionRecord, result: Agenda, clinic: ClinicConfig, *, detail: bo
     """The lines under a session as Rich text, or None: its flags (without --detail, only a
     contraindication screened after booking), and with --detail its screening override
     and the route's staff checklist. Wrapped at the full width, whole words only."""
-    from rich.text import Text
+    from rich.text import Text  # Rich only when the agenda is printed as tables
 
     from ketaplan.safety.gate import session_flags  # flags need the safety code
 

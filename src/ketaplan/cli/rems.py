@@ -214,7 +214,7 @@ def filed(
 def _print_due(
     forms: list[MonitoringForm], late: set[str], monday: date, sunday: date, name: str, zone: str
 ) -> None:
-    """Plain aligned columns, like the agenda."""
+    """Plain aligned columns, as `course` and `history` print."""
     lines = [f"REMS monitoring forms due {monday} to {sunday} · {name} · {zone}", ""]
     if not forms:
         lines.append(f"No monitoring forms due from {monday} to {sunday}.")

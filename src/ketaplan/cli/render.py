@@ -120,7 +120,7 @@ def width() -> int:
 def wrapped(text: str, indent: str, *, hang: str = "  ") -> list[str]:
     """`text` as lines of at most the terminal's width, whole words only: the first
     indented by `indent`, the rest by `indent + hang`."""
-    import textwrap  # long lines only: the agenda's detail, a clinic change
+    import textwrap  # long lines only: under a session (agenda, course), a clinic change
 
     return textwrap.wrap(
         text,
