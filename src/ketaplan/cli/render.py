@@ -102,7 +102,7 @@ def plural(count: int, word: str) -> str:
 
 def aligned(rows: Sequence[Sequence[str]]) -> list[str]:
     """Plain text columns, each as wide as its widest cell, indented by two spaces: the
-    layout of the REMS list, a course and its history."""
+    layout of the plain lists (REMS forms, a course, its history, a clinic change)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
         "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
