@@ -584,13 +584,17 @@ def test_agenda_detail_fits_80_columns_and_never_cuts_a_word(
         words = {w.strip(",;") for item in items for text in item for w in text.split()}
         assert len(words) > 50
         assert words - shown == set()
-    # The same words as on a terminal wide enough that nothing wraps, only rearranged.
+    # The same words as on a terminal wide enough that nothing wraps, only rearranged;
+    # and on one too narrow for the table, which is then wider than it, not cut.
     monkeypatch.setenv("COLUMNS", "1000")
     wide = run(capsys, "agenda", "--day", START, "--detail").out
     assert max(len(line) for line in wide.splitlines()) > 200
-    assert sorted(w for w in result.out.split() if set(w) != {RULE}) == sorted(
-        w for w in wide.split() if set(w) != {RULE}
-    )
+    monkeypatch.setenv("COLUMNS", "40")
+    narrow = run(capsys, "agenda", "--day", START, "--detail").out
+    for out in (result.out, narrow):
+        assert sorted(w for w in out.split() if set(w) != {RULE}) == sorted(
+            w for w in wide.split() if set(w) != {RULE}
+        )
 
 
 def test_agenda_json_adds_a_checklist_only_with_detail(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterator
 from datetime import tzinfo
@@ -220,7 +221,9 @@ def _agenda_text(
             use = f"chairs {100 * (day.utilization or 0):.0f}% used"
             fields += [plural(len(shown), "session"), use]
         parts += [Text(""), _heading(fields, out.width, style="bold")]
-        parts += _agenda_tables(shown, where, result, clinic, out.width, detail=detail)
+        table = _day_table(shown, where, result, clinic, out.width, detail=detail)
+        if table is not None:
+            parts.append(table)
     if not result.sessions:
         parts += [Text(""), Text(f"No sessions booked from {first} to {last}.")]
     else:
@@ -228,7 +231,7 @@ def _agenda_text(
         parts += [Text(""), Text(f"{plural(listed, 'session')} listed{note}.")]
     with out.capture() as captured:
         for part in parts:
-            out.print(part)
+            out.print(part, crop=False)  # a table too wide for the terminal is not cut
     # Rich pads every cell to its column: no trailing spaces in what is printed or piped.
     return "".join(line.rstrip() + "\n" for line in captured.get().splitlines())
 
@@ -261,7 +264,7 @@ GAPS = 2 * (len(AGENDA_COLUMNS) - 1)
 UNDER = "    "  # the indent of the lines under a session
 
 
-def _agenda_tables(
+def _day_table(
     sessions: list[SessionRecord],
     where: tzinfo,
     result: Agenda,
@@ -269,17 +272,15 @@ def _agenda_tables(
     width: int,
     *,
     detail: bool = False,
-) -> list[Any]:
-    """A day's sessions as Rich tables: one table, split after each session that has
-    lines under it (its flags; with `detail`, its override and checklist), which are
-    wrapped at the full width. Every piece has the same column widths, so they align."""
+) -> Any:
+    """A day's sessions as a Rich table, with the lines under each session (its flags;
+    with `detail`, its override and checklist) at the full width; None without sessions.
+    Only the Session column wraps, at whole words."""
     if not sessions:
-        return []
+        return None
     from rich import box  # Rich only when the agenda is printed as tables
     from rich.cells import cell_len
-    from rich.padding import Padding
     from rich.table import Table
-    from rich.text import Text
 
     rows = [
         (
@@ -292,78 +293,121 @@ def _agenda_tables(
         for s in sessions
     ]
     widths = [max(cell_len(row[i]) for row in [AGENDA_COLUMNS, *rows]) for i in range(5)]
-    # Session takes what the other columns leave; a longer title wraps at its words.
-    widths[3] = max(10, min(widths[3], width - GAPS - sum(widths) + widths[3]))
-
-    def table(header: bool) -> Any:
-        # No cell padding (padding every cell takes a long agenda's time nearly twice):
-        # a column's width holds the space before the box's one; the Session cell's is
-        # padding, so that a wrapped title never runs into the Status.
-        t = Table(box=box.SIMPLE_HEAD, padding=0, show_edge=False, show_header=header)
-        for name, w in zip(AGENDA_COLUMNS, widths, strict=True):
-            last = name == AGENDA_COLUMNS[-1]
-            t.add_column(name, width=w if last else w + 1, no_wrap=name != "Session")
-        return t
-
-    parts: list[Any] = []
-    current = table(header=True)
+    # Session takes what the other columns leave; a longer title wraps at its words. On
+    # a terminal too narrow for the longest word, the table is wider than the terminal
+    # (which wraps it) rather than cut.
+    longest = max(cell_len(word) for row in rows for word in row[3].split())
+    widths[3] = max(longest, min(widths[3], width - GAPS - sum(widths) + widths[3]))
+    # No cell padding (Rich pads every cell, at nearly twice a long agenda's time): a
+    # column's width holds the space before the box's one.
+    table = Table(box=box.SIMPLE_HEAD, padding=0, show_edge=False)
+    for name, w in zip(AGENDA_COLUMNS, widths, strict=True):
+        table.add_column(name, width=w if name == AGENDA_COLUMNS[-1] else w + 1, no_wrap=True)
+    under: list[tuple[int, _Lines | None]] = []
     for s, (time, chair, code, title, status) in zip(sessions, rows, strict=True):
-        cells = (_Cell(time), _Cell(chair), _Cell(code), Padding(Text(title), (0, 1, 0, 0)))
-        style = "dim" if s.status == "cancelled" else ""
-        current.add_row(*cells, _Cell(status), style=style)
-        under = _under(s, result, clinic, detail=detail)
-        if under is not None:
-            parts += [current, under]
-            current = table(header=False)
-    if current.row_count:
-        parts.append(current)
-    return parts
+        # Wrapped here rather than by Rich, so that the row's height is known.
+        lines = _wrapped(title, "", widths[3], hang="")
+        cells = [_Cell(time), _Cell(chair), _Cell(code), _Cell(*lines), _Cell(status)]
+        table.add_row(*cells, style="dim" if s.status == "cancelled" else None)
+        under.append((len(lines), _under(s, result, clinic, max(40, width), detail=detail)))
+    return _Day(table, under, sum(widths) + GAPS)
+
+
+@functools.lru_cache(maxsize=4096)
+def _wrapped(text: str, indent: str, at: int, *, hang: str = "  ") -> tuple[str, ...]:
+    """`wrapped`, once per text: the checklists of a day's sessions share most lines."""
+    return tuple(wrapped(text, indent, hang=hang, at=at))
+
+
+class _Day:
+    """A day's table and the lines under its rows: Rich lays the table out once, and
+    each row's lines follow it across the full width (a table cell cannot span)."""
+
+    __slots__ = ("rows", "table", "width")
+
+    def __init__(self, table: Any, rows: list[tuple[int, _Lines | None]], width: int) -> None:
+        self.table = table
+        self.rows = rows  # each row's height and the lines under it
+        self.width = width  # the table's, wider than a terminal too narrow for it
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        from rich.segment import Segment  # loaded with the table
+
+        wide = options.update_width(max(options.max_width, self.width))
+        lines = console.render_lines(self.table, wide, pad=False)
+        at = len(lines) - sum(height for height, _ in self.rows)  # the header and its rule
+        for line in lines[:at]:
+            yield from line
+            yield Segment.line()
+        for height, under in self.rows:
+            for line in lines[at : at + height]:
+                yield from line
+                yield Segment.line()
+            at += height
+            if under is not None:
+                yield from under.__rich_console__(console, options)
 
 
 class _Cell:
-    """A table cell of one line that never wraps (time, chair, code, status), rendered
-    as it is: Rich's Text would wrap and justify it, a third of a long agenda's time."""
+    """A table cell of lines that Rich prints as they are (times, codes, statuses, a
+    title wrapped already): Rich's Text would wrap and justify each, a third of a long
+    agenda's time."""
 
-    __slots__ = ("text",)
+    __slots__ = ("lines",)
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, *lines: str) -> None:
+        self.lines = lines
 
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
         from rich.segment import Segment  # loaded with the table that holds the cell
 
-        yield Segment(self.text)
+        for n, line in enumerate(self.lines):
+            if n:
+                yield Segment.line()
+            yield Segment(line)
 
     def __rich_measure__(self, console: Any, options: Any) -> Any:
         from rich.cells import cell_len  # loaded with the table that holds the cell
         from rich.measure import Measurement
 
-        width = cell_len(self.text)
+        width = max((cell_len(line) for line in self.lines), default=0)
         return Measurement(width, width)
 
 
-def _under(s: SessionRecord, result: Agenda, clinic: ClinicConfig, *, detail: bool) -> Any:
-    """The lines under a session as Rich text, or None: its flags (without --detail, only a
-    contraindication screened after booking), and with --detail its screening override
-    and the route's staff checklist. Wrapped at the full width, whole words only."""
-    from rich.text import Text  # Rich only when the agenda is printed as tables
-
+def _under(
+    s: SessionRecord, result: Agenda, clinic: ClinicConfig, at: int, *, detail: bool
+) -> _Lines | None:
+    """The lines under a session, wrapped at `at` columns, whole words only; None when
+    there are none: its flags (without --detail, only a contraindication screened after
+    booking), and with --detail its screening override and the route's staff checklist."""
     from ketaplan.safety.gate import session_flags  # flags need the safety code
 
     latest = result.screenings.get(s.patient)
     flags = session_flags(s, latest, result.enrollments.get(s.patient))
     # A contraindication found after booking shows on the plain agenda too.
     shown = flags if detail else [f for f in flags if f not in s.flags]
-    lines = [(line, "red") for f in shown for line in wrapped(f"! {f}", UNDER)]
+    lines = [(line, "red") for f in shown for line in _wrapped(f"! {f}", UNDER, at)]
     if detail:
         texts = [] if s.override is None else [override_line(s.override)]
         checklist = session_checklist(s, clinic, latest)
         if checklist is not None:
             texts += checklist.text().splitlines()
-        lines += [(line, "") for text in texts for line in wrapped(text, UNDER)]
-    if not lines:
-        return None
-    under = Text()
-    for n, (line, style) in enumerate(lines):
-        under.append(("\n" if n else "") + line, style=style)
-    return under
+        lines += [(line, "") for text in texts for line in _wrapped(text, UNDER, at)]
+    return _Lines(lines) if lines else None
+
+
+class _Lines:
+    """Lines already wrapped at whole words, each with its style, printed as they are
+    (as Rich's Text, --detail's checklists would be wrapped a second time)."""
+
+    __slots__ = ("lines",)
+
+    def __init__(self, lines: list[tuple[str, str]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        from rich.segment import Segment  # loaded with the table these lines go under
+
+        for line, style in self.lines:
+            yield Segment(line, console.get_style(style) if style else None)
+            yield Segment.line()

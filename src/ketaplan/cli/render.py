@@ -117,14 +117,15 @@ def width() -> int:
     return shutil.get_terminal_size((80, 24)).columns
 
 
-def wrapped(text: str, indent: str, *, hang: str = "  ") -> list[str]:
-    """`text` as lines of at most the terminal's width, whole words only: the first
-    indented by `indent`, the rest by `indent + hang`."""
+def wrapped(text: str, indent: str, *, hang: str = "  ", at: int | None = None) -> list[str]:
+    """`text` as lines of at most `at` characters (by default the terminal's width, at
+    least 40), whole words only: the first indented by `indent`, the rest by
+    `indent + hang`."""
     import textwrap  # long lines only: under a session (agenda, course), a clinic change
 
     return textwrap.wrap(
         text,
-        width=max(40, width()),
+        width=max(40, width()) if at is None else at,
         initial_indent=indent,
         subsequent_indent=indent + hang,
         break_long_words=False,
