@@ -224,10 +224,10 @@ def test_a_screening_is_stored_and_shown_again_with_show(
     answers = write_answers(Path("a.toml"), mania_current=True, antidepressants_this_episode=1)
     taken = run(capsys, *SCREEN, "--answers", str(answers))
     assert taken.code == 0
-    shown = run(capsys, "screen", "--show", "P-001")
+    shown = run(capsys, "screen", "--show", "--patient", "P-001")
     assert (shown.code, shown.message) == (0, "")
     assert shown.out == taken.out
-    as_json = run(capsys, "screen", "--show", "P-001", "--format", "json")
+    as_json = run(capsys, "screen", "--show", "--patient", "P-001", "--format", "json")
     data = json.loads(as_json.out)
     assert (data["patient"], data["date"], data["summary"]) == (
         "P-001",
@@ -241,7 +241,7 @@ def test_show_names_the_latest_screening(capsys: pytest.CaptureFixture[str]) -> 
     first = write_answers(Path("a.toml"), mania_current=True)
     run(capsys, "screen", "--patient", "P-001", "--date", "2026-11-02", "--answers", str(first))
     run(capsys, *SCREEN, "--answers", EXAMPLE)
-    shown = run(capsys, "screen", "--show", "P-001")
+    shown = run(capsys, "screen", "--show", "--patient", "P-001")
     assert "Screening of P-001 on 2026-11-27: no listed contraindication" in shown.out
 
 
@@ -249,7 +249,7 @@ def test_show_without_a_stored_screening_is_a_clear_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     run(capsys, *SCREEN, "--answers", EXAMPLE)
-    result = run(capsys, "screen", "--show", "P-002")
+    result = run(capsys, "screen", "--show", "--patient", "P-002")
     book = os.environ["KETAPLAN_BOOK"]
     assert (result.code, result.out) == (1, "")
     assert result.message == (
@@ -259,20 +259,49 @@ def test_show_without_a_stored_screening_is_a_clear_error(
 
 
 def test_show_without_a_book_creates_none(capsys: pytest.CaptureFixture[str]) -> None:
-    result = run(capsys, "screen", "--show", "P-001")
+    result = run(capsys, "screen", "--show", "--patient", "P-001")
     assert result.code == 1
     assert result.message.startswith("Error: there is no clinic book at ")
     assert not Path(os.environ["KETAPLAN_BOOK"]).exists()
 
 
+def test_show_code_the_older_form_still_shows_the_latest_screening(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run(capsys, *SCREEN, "--answers", EXAMPLE)
+    documented = run(capsys, "screen", "--patient", "P-001", "--show")
+    older = run(capsys, "screen", "--show", "P-001")
+    assert (older.code, older.message) == (0, "")
+    assert older.out == documented.out
+    assert "Screening of P-001 on 2026-11-27: no listed contraindication" in older.out
+
+
+def test_screen_help_names_the_patient_with_patient_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lines = [line.strip() for line in run(capsys, "screen", "--help").out.splitlines()]
+    # The older `--show CODE` works but is not shown: the usage has no argument.
+    assert "Usage: ketaplan screen [OPTIONS]" in lines
+    assert "--patient CODE --show prints the patient's latest stored screening instead." in lines
+    show = next(line for line in lines if line.startswith("│ --show "))
+    assert show.split()[:3] == ["│", "--show", "Print"]  # a flag: no CODE after it
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--show", "P-001", "--patient", "P-001"), "--show prints a stored screening; drop "
-         "--patient"),
+        (("--show", "--patient", "P-001", "--answers", "a.toml"), "--show prints a stored "
+         "screening; drop --answers"),
+        (("--patient", "P-001", "--show", "--date", "today"), "--show prints a stored "
+         "screening; drop --date"),
         (("--show", "P-001", "--answers", "a.toml"), "--show prints a stored screening; drop "
          "--answers"),
-        ((), "give --patient CODE to screen a patient, or --show CODE"),
+        (("--show", "P-001", "--patient", "P-002"), "give the patient's code once: --patient "
+         "CODE --show"),
+        (("--show",), "--show prints a patient's stored screening; give --patient CODE"),
+        (("P-001",), "give the patient's code with --patient P-001"),
+        ((), "give --patient CODE to screen a patient; add --show to print the latest stored "
+         "screening"),
     ],
 )  # fmt: skip
 def test_show_and_screening_options_do_not_mix(
@@ -293,7 +322,7 @@ def test_a_stored_screening_as_csv_has_one_row_per_question(
 ) -> None:
     answers = write_answers(Path("a.toml"), mania_current=True)
     assert run(capsys, *SCREEN, "--answers", str(answers)).code == 0
-    shown = run(capsys, "screen", "--show", "P-001", "--format", "csv")
+    shown = run(capsys, "screen", "--show", "--patient", "P-001", "--format", "csv")
     lines = shown.out.splitlines()
     assert lines[0] == "patient,date,key,question,answer"
     assert len(lines) == 1 + len(QUESTIONS)

@@ -1,5 +1,6 @@
 """`ketaplan screen`: the intake screening questions, asked one by one or read from a file,
-stored in the clinic book with the patient's code; `--show CODE` prints the latest.
+stored in the clinic book with the patient's code; `--patient CODE --show` prints the
+latest (`--show CODE`, the older form, still works).
 
 ketaplan supports the clinician's decision and makes none: the command prints what the
 answers list (contraindications, criteria not met) and decides nothing.
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
+from typer.core import TyperCommand
 
 from ketaplan.booking.screenings import latest_screening, store_screening
 from ketaplan.cli import clock
@@ -69,22 +71,38 @@ ScreenPatientOpt = Annotated[
     ),
 ]
 ShowOpt = Annotated[
-    str | None,
+    bool,
     typer.Option(
         "--show",
-        metavar="CODE",
         help="Print the patient's latest screening stored in the book; asks nothing.",
-        show_default=False,
     ),
+]
+# `--show CODE`, the form before every command named its patient with --patient: the
+# code is read as this hidden argument, so that scripts written for it keep working.
+ShowCodeArg = Annotated[
+    str | None,
+    typer.Argument(metavar="[CODE]", hidden=True, show_default=False),
 ]
 
 
-@app.command()
+class _AliasCommand(TyperCommand):
+    """The usage line leaves the hidden `--show CODE` argument out, as the help does."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if not getattr(param, "hidden", False):
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
+@app.command(cls=_AliasCommand)
 def screen(
     patient: ScreenPatientOpt = None,
     answers: AnswersOpt = None,
     on: DateOpt = None,
-    show: ShowOpt = None,
+    show: ShowOpt = False,
+    show_code: ShowCodeArg = None,
     fmt: ScreenFormatOpt = "table",
     book_option: BookOpt = None,
     clinic_option: ClinicOpt = None,
@@ -92,7 +110,7 @@ def screen(
 ) -> None:
     """Ask the screening questions, store the answers in the book, print what they list.
 
-    --show CODE prints the patient's latest stored screening instead.
+    --patient CODE --show prints the patient's latest stored screening instead.
 
     Asked one by one on a terminal, read from --answers FILE.toml in scripts.
 
@@ -103,19 +121,27 @@ def screen(
     Example: ketaplan screen --patient P-001 --answers examples/screening-answers.toml
     """
     check_format(fmt)
-    if show is not None:
-        given = [
-            n for n, v in (("--patient", patient), ("--answers", answers), ("--date", on)) if v
-        ]
+    if show_code is not None and not show:
+        raise UsageError(f"give the patient's code with --patient {show_code}")
+    if show:
+        given = [n for n, v in (("--answers", answers), ("--date", on)) if v]
         if given:
             raise UsageError(f"--show prints a stored screening; drop {given[0]}")
-        check_patient_form(show)
+        if patient is not None and show_code is not None:
+            raise UsageError("give the patient's code once: --patient CODE --show")
+        shown = patient or show_code
+        if shown is None:
+            raise UsageError("--show prints a patient's stored screening; give --patient CODE")
+        check_patient_form(shown)
         with opened_book(book_option, config, create=False, clinic_option=clinic_option) as opened:
-            code = check_patient(show, opened.clinic)
+            code = check_patient(shown, opened.clinic)
             print_screening(latest_screening(opened.book, code), fmt)
         return
     if patient is None:
-        raise UsageError("give --patient CODE to screen a patient, or --show CODE")
+        raise UsageError(
+            "give --patient CODE to screen a patient; add --show to print the latest stored "
+            "screening"
+        )
     # What the options alone say is wrong is refused before the book is opened.
     check_patient_form(patient)
     if on:

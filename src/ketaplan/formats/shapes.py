@@ -331,7 +331,7 @@ def protocol_csv_row(protocol: Protocol) -> tuple[object, ...]:
     return (protocol.name, protocol.title, protocol.route, phases, protocol.source)
 
 
-# `ketaplan screen --show CODE --format csv`: one row per question.
+# `ketaplan screen --patient CODE --show --format csv`: one row per question.
 SCREENING_CSV = ("patient", "date", "key", "question", "answer")
 
 
