@@ -480,6 +480,88 @@ def test_a_patients_days_restrict_the_course_to_them(capsys: pytest.CaptureFixtu
     assert all(date.fromisoformat(d).weekday() in (1, 3) for d in days)
 
 
+def test_closed_on_a_book_command_names_days_the_patient_cannot_come(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = book(capsys, "P-001", "--closed", "2030-01-09", "--closed", "2030-01-13..2030-01-14")
+    assert result.code == 0, result.err
+    assert [line.rstrip() for line in result.out.splitlines()] == [
+        "Booked P-001: IV ketamine (iv), 7 sessions, 7 in clinic chairs · Europe/Berlin",
+        "",
+        " #   Phase             Day   Date         Time          Chair   Note",
+        " " + "─" * 98,
+        " 1   induction 1/6     Mon   2030-01-07   09:00-11:00   1",
+        " 2   induction 2/6     Thu   2030-01-10   09:00-11:00   1       moved from Wed 2030-01-09 "
+        "(patient",
+        "                                                                unavailable)",
+        " 3   induction 3/6     Tue   2030-01-15   09:00-11:00   1       moved from Mon 2030-01-14 "
+        "(patient",
+        "                                                                unavailable)",
+        " 4   induction 4/6     Thu   2030-01-17   09:00-11:00   1",
+        " 5   induction 5/6     Mon   2030-01-21   09:00-11:00   1",
+        " 6   induction 6/6     Wed   2030-01-23   09:00-11:00   1",
+        " 7   maintenance 1/1   Wed   2030-02-06   09:00-11:00   1",
+        "",
+        "2 of 7 sessions moved; the notes say why.",
+    ]
+    # The patient's days stay the patient's: the clinic is open on them for everyone else.
+    notes = [s["note"] for s in agenda_json(capsys, "--patient", "P-001")]
+    assert notes[1] == "moved from Wed 2030-01-09 (patient unavailable)"
+    other = book(capsys, "P-002", "--format", "json")
+    days = [s["start"][:10] for s in json.loads(other.out)["courses"][0]["sessions"]]
+    assert days[:2] == ["2030-01-07", "2030-01-09"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--closed", "2030-01-09..2030-01-08"),
+         "--closed '2030-01-09..2030-01-08' ends before it starts"),
+        (("--closed", "someday"), "--closed 'someday' is not a date; use YYYY-MM-DD"),
+        (("--holidays", "DE-BY"),
+         "--holidays DE-BY are not the holidays of the book's clinic (none); the book's clinic "
+         "keeps its holidays: drop --holidays, or change them with `ketaplan clinic apply "
+         "FILE`"),
+    ],
+)  # fmt: skip
+def test_a_book_command_refuses_bad_closed_days_and_other_holidays(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    result = book(capsys, "P-001", *args)
+    assert (result.code, result.out, result.message) == (2, "", f"Error: {message}\n")
+    assert not Path("book.sqlite").exists()
+
+
+def test_holidays_equal_to_the_book_clinics_are_harmless(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "ketaplan.toml").write_text(CLINIC + 'holidays = "DE-BY"\n', "utf-8")
+    assert book(capsys, "P-001").code == 0
+    refused = book(capsys, "P-002", "--holidays", "DE")
+    assert (refused.code, refused.err) == (
+        2,
+        BOOK + "Error: --holidays DE are not the holidays of the book's clinic (DE-BY); the "
+        "book's clinic keeps its holidays: drop --holidays, or change them with `ketaplan "
+        "clinic apply FILE`\n",
+    )
+    same = book(capsys, "P-002", "--holidays", "de-by", "--start", "2030-06-20", "--format", "json")
+    assert same.code == 0, same.err
+    first = json.loads(same.out)["courses"][0]["sessions"][0]
+    # Corpus Christi is a holiday in Bavaria (not in all of Germany): the clinic's, kept.
+    assert (first["start"][:10], first["note"]) == (
+        "2030-06-21",
+        "moved from Thu 2030-06-20 (Corpus Christi)",
+    )
+
+
+def test_a_roster_takes_no_closed_days(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(capsys, "book", "--roster", "r.csv", "--closed", "2030-01-09")
+    assert (result.code, result.err) == (
+        2,
+        "Error: --roster takes each patient's options from the file; drop --closed\n",
+    )
+
+
 def test_date_ranges_are_one_parser() -> None:
     assert this_week(date(2026, 12, 9)) == (date(2026, 12, 7), date(2026, 12, 13))
     assert date_range(None, None, None, None, None, date(2026, 12, 9)) is None

@@ -111,13 +111,13 @@ def parse_intervals(text: str, *, what: str = "--maintenance-every") -> tuple[in
     return tuple(parse_interval(p, what=what) for p in parts)
 
 
-def parse_closure(text: str) -> tuple[date, date]:
+def parse_closure(text: str, *, what: str = "closure") -> tuple[date, date]:
     """A closed day `DATE` or an inclusive range `DATE..DATE`."""
     first, dots, last = text.strip().partition("..")
-    start = parse_date(first, what="closure")
-    end = parse_date(last, what="closure") if dots else start
+    start = parse_date(first, what=what)
+    end = parse_date(last, what=what) if dots else start
     if end < start:
-        raise UsageError(f"closure {text!r} ends before it starts")
+        raise UsageError(f"{what} {text!r} ends before it starts")
     return start, end
 
 

@@ -22,17 +22,22 @@ from ketaplan.booking.courses import (
 )
 from ketaplan.cli import clock
 from ketaplan.cli.app import app, mark_stored
-from ketaplan.cli.bookfile import BookOpt, ClinicOpt, check_book_zone, opened_book
+from ketaplan.cli.bookfile import (
+    BookOpt,
+    ClinicOpt,
+    check_book_holidays,
+    check_book_zone,
+    opened_book,
+)
 from ketaplan.cli.common import (
-    ClosedOpt,
     ConfigOpt,
     EveryOpt,
     FormatOpt,
-    HolidaysOpt,
     LozengesOpt,
     ProtocolOpt,
     SessionsOpt,
     TimeOpt,
+    UnavailableOpt,
     UntilOpt,
     check_format,
     check_patient,
@@ -40,6 +45,7 @@ from ketaplan.cli.common import (
     clinic_calendar,
     clinic_zone,
     course_request,
+    unavailable_days,
 )
 from ketaplan.cli.render import console, override_line, plural, write_csv
 from ketaplan.cli.user import who
@@ -51,6 +57,7 @@ from ketaplan.formats.shapes import BOOKED_CSV, BookedJson, booked_course_json, 
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import CourseRequest
 from ketaplan.model.records import SessionRecord
+from ketaplan.parsing import parse_holidays
 from ketaplan.safety.gate import parse_override
 
 
@@ -89,8 +96,17 @@ def book(
             show_default=False,
         ),
     ] = None,
-    closed: ClosedOpt = None,
-    holidays: HolidaysOpt = None,
+    closed: UnavailableOpt = None,
+    holidays: Annotated[
+        str | None,
+        typer.Option(
+            "--holidays",
+            metavar="CC[-SUB]",
+            help="Refused unless they are the public holidays of the book's clinic: a book "
+            "plans with its clinic's holidays (change them with `ketaplan clinic apply FILE`).",
+            show_default=False,
+        ),
+    ] = None,
     maintenance_every: EveryOpt = None,
     maintenance_sessions: SessionsOpt = None,
     until: UntilOpt = None,
@@ -164,10 +180,12 @@ def book(
     """
     check_format(fmt)
     # What the options alone say is wrong is refused before the book is opened.
+    if holidays is not None:
+        parse_holidays(holidays)
     if roster is not None:
         _only_the_roster(
-            patient, start, protocol, time_, days, maintenance_every, maintenance_sessions,
-            until, lozenges, override,
+            patient, start, protocol, time_, days, closed or None, maintenance_every,
+            maintenance_sessions, until, lozenges, override,
         )  # fmt: skip
     elif encoding is not None:
         raise UsageError("--encoding is the roster's; give it with --roster FILE.csv")
@@ -175,15 +193,17 @@ def book(
         raise UsageError("give --patient and --start, or --roster FILE.csv")
     else:
         check_patient_form(patient)
+        unavailable_days(closed)
         if override is not None:
             parse_override(override)
     with opened_book(book_option, config, create=True, clinic_option=clinic_option) as opened:
         clinic = opened.clinic
         check_book_zone(tz, clinic)
+        check_book_holidays(holidays, clinic)
         zone = clinic_zone(None, clinic)
         jobs, known = _jobs(
             clinic, zone, roster, encoding, patient, start, protocol, time_, days, closed,
-            holidays, maintenance_every, maintenance_sessions, until, lozenges, override,
+            maintenance_every, maintenance_sessions, until, lozenges, override,
         )  # fmt: skip
         now = clock.now()
         if replace_ and opened.exists:
@@ -254,7 +274,6 @@ def _jobs(
     time_: str | None,
     days: str | None,
     closed: list[str] | None,
-    holidays: str | None,
     maintenance_every: str | None,
     maintenance_sessions: str | None,
     until: str | None,
@@ -262,12 +281,13 @@ def _jobs(
     override: str | None,
 ) -> tuple[list[BookingJob], list[str]]:
     """The jobs the options or the roster describe, and the problems of the roster's
-    rows that cannot become jobs."""
+    rows that cannot become jobs. The calendar is the book's clinic's (its closures and
+    holidays), less the days `closed` names: the patient's, who cannot come then."""
     today = clock.today_in(zone)
     if roster is not None:
         _only_the_roster(
-            patient, start, protocol, time_, days, maintenance_every, maintenance_sessions,
-            until, lozenges, override,
+            patient, start, protocol, time_, days, closed or None, maintenance_every,
+            maintenance_sessions, until, lozenges, override,
         )  # fmt: skip
         text = decode_roster(read_bytes(roster, "roster"), source=str(roster), encoding=encoding)
         read = read_roster(
@@ -278,7 +298,7 @@ def _jobs(
             check_patient=lambda code: check_patient(code, clinic),
             date_order=clinic.date_order,
         )
-        calendar = clinic_calendar(clinic, None, closed, holidays)
+        calendar = clinic_calendar(clinic, None, None, None)
         jobs, problems = roster_jobs(read.rows, clinic, zone, calendar)
         return jobs, [*read.problems, *problems]
     if patient is None or start is None:
@@ -291,12 +311,13 @@ def _jobs(
         time=time_,
         tz=None,
         days=days,
-        closed=closed,
-        holidays=holidays,
+        closed=None,
+        holidays=None,
         every=maintenance_every,
         sessions=maintenance_sessions,
         until=until,
         lozenges=lozenges,
+        unavailable=closed,
     )
     return [_command_line_job(request, today, override=override)], []
 
@@ -304,8 +325,8 @@ def _jobs(
 def _only_the_roster(*options: object) -> None:
     """--roster takes each patient's course from the file: no course option beside it."""
     names = (
-        "--patient", "--start", "--protocol", "--time", "--days", "--maintenance-every",
-        "--maintenance-sessions", "--until", "--lozenges", "--override",
+        "--patient", "--start", "--protocol", "--time", "--days", "--closed",
+        "--maintenance-every", "--maintenance-sessions", "--until", "--lozenges", "--override",
     )  # fmt: skip
     extra = [name for name, value in zip(names, options, strict=True) if value is not None]
     if extra:

@@ -20,6 +20,7 @@ from ketaplan.cli.common import found_config, system_zone
 from ketaplan.errors import UsageError
 from ketaplan.formats.config_file import ConfigChoice
 from ketaplan.model.clinic import ClinicConfig
+from ketaplan.parsing import parse_holidays
 from ketaplan.store import is_url
 
 if TYPE_CHECKING:
@@ -256,6 +257,19 @@ def opened_book(
         yield opened
     finally:
         opened.close()
+
+
+def check_book_holidays(option: str | None, clinic: ClinicConfig) -> None:
+    """A book command plans with its clinic's public holidays: others are refused (the
+    same ones are harmless)."""
+    if option is None or parse_holidays(option) == clinic.holidays:
+        return
+    kept = "none" if clinic.holidays is None else "-".join(p for p in clinic.holidays if p)
+    raise UsageError(
+        f"--holidays {option} are not the holidays of the book's clinic ({kept}); the "
+        "book's clinic keeps its holidays: drop --holidays, or change them with "
+        "`ketaplan clinic apply FILE`"
+    )
 
 
 def check_book_zone(option: str | None, clinic: ClinicConfig) -> None:

@@ -113,6 +113,20 @@ ClosedOpt = Annotated[
         show_default=False,
     ),
 ]
+# `book --closed`: a book's clinic keeps its own closures (`ketaplan clinic apply FILE`),
+# so on a book command the days are the patient's, noted as such where a session moves.
+UnavailableOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--closed",
+        metavar="DATE[..DATE]",
+        help="A day (or DATE..DATE) this patient cannot come, on top of the clinic's "
+        'closures; repeatable. Moved sessions say "patient unavailable". The clinic\'s '
+        "own closures change with `ketaplan clinic apply FILE`.",
+        show_default=False,
+    ),
+]
+UNAVAILABLE = "patient unavailable"
 HolidaysOpt = Annotated[
     str | None,
     typer.Option(
@@ -234,13 +248,29 @@ def holiday_lookup(code: str | None, clinic: ClinicConfig) -> HolidayLookup | No
 
 
 def clinic_calendar(
-    clinic: ClinicConfig, days: str | None, closed: list[str] | None, holidays: str | None
+    clinic: ClinicConfig,
+    days: str | None,
+    closed: list[str] | None,
+    holidays: str | None,
+    *,
+    unavailable: list[str] | None = None,
 ) -> ClinicCalendar:
     """The clinic's calendar (with extra --closed days and --holidays) for a patient who
-    can come on --days."""
-    closures = clinic.closures + tuple(Closure(*parse_closure(c)) for c in closed or ())
+    can come on --days and not on the `unavailable` days (`book --closed`)."""
+    closures = (
+        clinic.closures
+        + tuple(Closure(*parse_closure(c)) for c in closed or ())
+        + unavailable_days(unavailable)
+    )
     calendar = ClinicCalendar(clinic.open_weekdays, closures, holiday_lookup(holidays, clinic))
     return patient_days(calendar, days)
+
+
+def unavailable_days(unavailable: list[str] | None) -> tuple[Closure, ...]:
+    """`book --closed`: the days the patient cannot come, each DATE or DATE..DATE."""
+    return tuple(
+        Closure(*parse_closure(c, what="--closed"), UNAVAILABLE) for c in unavailable or ()
+    )
 
 
 def patient_days(calendar: ClinicCalendar, days: str | None) -> ClinicCalendar:
@@ -280,6 +310,7 @@ def course_request(
     sessions: str | None,
     until: str | None,
     lozenges: str | None,
+    unavailable: list[str] | None = None,
 ) -> CourseRequest:
     """The course a command's plan options describe, defaults from the clinic."""
     zone = clinic_zone(tz, clinic)
@@ -295,7 +326,7 @@ def course_request(
         start=parse_date(start, what="--start", today=today),
         at=parse_time(time, what="--time") if time else clinic.session_time,
         zone=zone,
-        calendar=clinic_calendar(clinic, days, closed, holidays),
+        calendar=clinic_calendar(clinic, days, closed, holidays, unavailable=unavailable),
         every=parse_intervals(every) if every else None,
         open_sessions=count,
         until=parse_date(until, what="--until", today=today) if until else None,
