@@ -103,7 +103,7 @@ def test_a_taken_chair_moves_the_next_patient_and_says_why(
 
 def test_a_patient_with_an_active_course_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     book(capsys, "P-001")
-    result = book(capsys, "P-001")
+    result = book(capsys, "P-001", "--time", "11:00")
     assert (result.code, result.out) == (1, "")
     assert result.err == BOOK + (
         "Error: P-001: already has an active course (IV ketamine, start 2030-01-07); give "
@@ -350,6 +350,146 @@ def test_a_roster_takes_no_patient_options(capsys: pytest.CaptureFixture[str]) -
     assert (result.code, result.err) == (
         2,
         "Error: --roster takes each patient's options from the file; drop --time\n",
+    )
+
+
+# One chair for one 90-minute visit a day on Mondays, Wednesdays and Fridays, and a
+# protocol of two visits 2 days apart within 3 days: when P-001 holds the chair, a course
+# asked from the same Monday cannot start before the Monday after (start date moved).
+FULL_CLINIC = """[clinic]
+name = "Lakeside"
+timezone = "Europe/Berlin"
+chairs = 1
+hours = "09:00-10:30"
+days = ["mon", "wed", "fri"]
+require_screening = false
+"""
+PAIR = """name = "pair"
+[[phases]]
+name = "visit"
+sessions = 2
+min_gap_days = 2
+max_gap_days = 2
+chair_minutes = 90
+window_days = 3
+"""
+
+
+def full_start_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "ketaplan.toml").write_text(FULL_CLINIC, "utf-8")
+    (tmp_path / "pair.toml").write_text(PAIR, "utf-8")
+    taken = run(capsys, "book", "--patient", "P-001", "--start", START, "--protocol", "pair.toml")
+    assert taken.code == 0, taken.err
+
+
+def counts(tmp_path: Path) -> tuple[int, int, int]:
+    with sqlite3.connect(tmp_path / "book.sqlite") as db:
+        return (
+            db.execute("SELECT count(*) FROM courses").fetchone()[0],
+            db.execute("SELECT count(*) FROM sessions").fetchone()[0],
+            db.execute("SELECT count(*) FROM history").fetchone()[0],
+        )
+
+
+def test_a_roster_row_moved_for_want_of_room_is_booked_as_asked_the_second_time(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    full_start_day(tmp_path, capsys)
+    (tmp_path / "r.csv").write_text(
+        f"patient,protocol,start,time\nP-002,pair.toml,{START},09:00\n", "utf-8"
+    )
+    first = run(capsys, "book", "--roster", "r.csv")
+    assert first.code == 0, first.err
+    assert "P-002 #1 Mon 2030-01-14 09:00 chair 1: start date moved from 2030-01-07 to " in (
+        first.out
+    )
+    before = counts(tmp_path)
+    again = run(capsys, "book", "--roster", "r.csv")
+    assert (again.code, again.out, again.message) == (
+        0,
+        "",
+        "Every row of r.csv is already booked as asked; nothing new was booked.\n",
+    )
+    assert counts(tmp_path) == before
+
+
+def test_one_course_moved_for_want_of_room_is_booked_as_asked_the_second_time(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    full_start_day(tmp_path, capsys)
+    args = ("book", "--patient", "P-002", "--start", START, "--protocol", "pair.toml")
+    first = run(capsys, *args, "--time", "09:00", "--format", "json")
+    assert first.code == 0, first.err
+    assert json.loads(first.out)["courses"][0]["sessions"][0]["start"] == (
+        "2030-01-14T09:00:00+01:00"
+    )
+    before = counts(tmp_path)
+    again = run(capsys, *args, "--time", "09:00")
+    assert (again.code, again.out, again.message) == (
+        0,
+        "",
+        "P-002 is already booked as asked (pair, start 2030-01-07); nothing new was "
+        "booked: `ketaplan course --patient P-002` shows it\n",
+    )
+    # A script reads an empty result, not nothing.
+    as_json = run(capsys, *args, "--time", "09:00", "--format", "json")
+    assert (as_json.code, json.loads(as_json.out)) == (0, {"courses": [], "cancelled": 0})
+    assert counts(tmp_path) == before
+    # The same course from a roster row is the same request.
+    (tmp_path / "r.csv").write_text(
+        f"patient,protocol,start,time\nP-002,pair.toml,{START},09:00\n", "utf-8"
+    )
+    assert run(capsys, "book", "--roster", "r.csv").message == (
+        "Every row of r.csv is already booked as asked; nothing new was booked.\n"
+    )
+    # Asked otherwise (another time), it is another course: refused without --replace.
+    other = run(capsys, *args, "--time", "09:15")
+    assert (other.code, other.message) == (
+        1,
+        "Error: P-002: already has an active course (pair, start 2030-01-12); give --replace "
+        "to cancel its future sessions and book this one\n",
+    )
+    assert counts(tmp_path) == before
+
+
+def test_a_roster_rows_replace_asked_again_books_nothing_new(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert book(capsys, "P-001").code == 0
+    (tmp_path / "r.csv").write_text(
+        "patient,start,time,replace\nP-001,2030-01-14,09:00,yes\n", "utf-8"
+    )
+    assert run(capsys, "book", "--roster", "r.csv").code == 0
+    before = counts(tmp_path)
+    again = run(capsys, "book", "--roster", "r.csv")
+    assert (again.code, again.message) == (
+        0,
+        "Every row of r.csv is already booked as asked; nothing new was booked.\n",
+    )
+    assert counts(tmp_path) == before
+
+
+def test_a_course_booked_before_requests_were_kept_is_compared_by_its_start(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    full_start_day(tmp_path, capsys)
+    (tmp_path / "r.csv").write_text(
+        f"patient,protocol,start,time\nP-001,pair.toml,{START},09:00\n"
+        f"P-002,pair.toml,{START},09:00\n",
+        "utf-8",
+    )
+    run(capsys, "book", "--patient", "P-002", "--start", START, "--protocol", "pair.toml")
+    # As a book migrated to version 9 holds them: no request stored.
+    with sqlite3.connect(tmp_path / "book.sqlite") as db:
+        db.execute("UPDATE courses SET asked = NULL")
+    again = run(capsys, "book", "--roster", "r.csv")
+    # P-001 started on the day asked: booked as asked; P-002's start moved, which only
+    # the stored request would tell.
+    assert (again.code, again.message) == (
+        1,
+        "Error: 1 of 2 courses cannot be booked, nothing was booked:\n"
+        "  line 3 (P-002): already has an active course (pair, start 2030-01-12); set the "
+        "roster's replace column to yes to cancel its future sessions and book this one\n",
     )
 
 

@@ -242,8 +242,16 @@ def test_codes_stored_before_their_one_spelling_are_given_it(
     refused = run(capsys, "book", "--patient", "P-002", "--start", "2030-01-07")
     assert refused.code == 1
     assert refused.message.startswith("Error: P-002: the latest screening")
+    # p-001's course is P-001's now: the same booking (compared by protocol and start, as
+    # for every course stored before the book kept requests) is already booked.
     again = run(capsys, "book", "--patient", "P-001", "--start", "2030-01-07")
-    assert again.message.startswith("Error: P-001: already has an active course")
+    assert (again.code, again.message) == (
+        0,
+        "P-001 is already booked as asked (IV ketamine, start 2030-01-07); nothing new was "
+        "booked: `ketaplan course --patient P-001` shows it\n",
+    )
+    other = run(capsys, "book", "--patient", "P-001", "--start", "2030-01-08")
+    assert other.message.startswith("Error: P-001: already has an active course")
     with sqlite3.connect(tmp_path / "book.sqlite") as db:
         assert sorted(db.execute("SELECT patient FROM courses")) == [
             ("P-001",),

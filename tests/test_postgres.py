@@ -133,6 +133,25 @@ def test_a_version_1_book_upgrades_without_losing_anything(
     assert sql(url, "SELECT version FROM ketaplan_book") == [(pg_store.schema_version(),)]
 
 
+def test_a_version_8_book_keeps_its_courses_with_no_request(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as old:
+        old.setattr(pg_store, "MIGRATIONS", pg_store.MIGRATIONS[:8])
+        pg_store.open_dialect(url, create=True)[0].close()
+    sql(
+        url,
+        "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, active, "
+        "created_utc) VALUES ('P-001', 'iv', 'IV ketamine', '{}', '2026-12-07', "
+        "'Europe/Berlin', true, '2026-12-01T08:00:00Z')",
+    )
+    book = open_book(url)
+    record = book.active_course("P-001") or pytest.fail("no course")
+    assert record.asked is None
+    book.close()
+    assert sql(url, "SELECT max(version) FROM schema_migrations") == [(9,)]
+
+
 def test_a_url_with_a_password_is_refused_without_showing_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -653,6 +653,46 @@ def test_a_version_6_book_gives_its_rows_to_its_clinic(
                   "SELECT clinic_id FROM screenings") == [("c-1",), ("c-1",)]  # fmt: skip
 
 
+def test_a_course_keeps_what_its_booking_asked_for(book_at: str) -> None:
+    from dataclasses import replace
+
+    asked = '{"start":"2026-12-05","time":"09:00"}'
+    book = open_book(book_at)
+    with book.writing() as tx:
+        made = tx.add_course(replace(course(), asked=asked), [session(1, 7)])
+        tx.add_course(course("P-002"), [session(1, 9, uid="u9@ketaplan")])
+    assert made.asked == asked
+    kept = book.active_course("P-001") or pytest.fail("no course")
+    assert (kept.start, kept.asked) == (date(2026, 12, 7), asked)
+    assert (book.active_course("P-002") or pytest.fail("no course")).asked is None
+    book.close()
+    # JSON only: what is not JSON never gets in, past ketaplan either.
+    with pytest.raises(Exception, match=r"(?i)check|json"):
+        stored(book_at, "UPDATE courses SET asked = 'not json'")
+
+
+def test_a_version_8_book_keeps_its_courses_with_no_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ketaplan.store.sqlite as sqlite_store
+
+    path = tmp_path / "v8.sqlite"
+    with monkeypatch.context() as old:
+        old.setattr(sqlite_store, "MIGRATIONS", MIGRATIONS[:8])
+        sqlite_store.open_dialect(path, create=True).dialect.close()
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, "
+            "active, created_utc) VALUES ('P-001', 'iv', 'IV ketamine', '{}', '2026-12-07', "
+            "'Europe/Berlin', 1, '2026-12-01T08:00:00Z')"
+        )
+    book = open_book(path)
+    record = book.active_course("P-001") or pytest.fail("no course")
+    assert (record.start, record.asked) == (date(2026, 12, 7), None)
+    book.close()
+    assert stored(str(path), "SELECT max(version) FROM schema_migrations") == [(9,)]
+
+
 def test_feeds_counter_and_revisions_alike_on_both_backends(book_at: str) -> None:
     """The feed store, the change counter and the revision rule (a trigger on either
     backend), on SQLite and on PostgreSQL."""

@@ -30,7 +30,7 @@ from ketaplan.errors import BookError, KetaplanError, UsageError
 from ketaplan.formats.protocol_file import protocol_definition
 from ketaplan.formats.protocol_file import protocol_from_definition as _protocol
 from ketaplan.formats.roster import RosterRow, problems_text
-from ketaplan.model.calendar import ClinicCalendar
+from ketaplan.model.calendar import ClinicCalendar, Closure
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import Course, CourseRequest, Session, session_fields
 from ketaplan.model.records import (
@@ -59,6 +59,8 @@ class BookingJob:
         enrolled_on: a REMS enrollment date to record with the booking (a roster's
             `rems_enrolled` column); None to use the one recorded in the book.
         replace: replace the patient's active course (a roster's `replace` column).
+        asked: what the booking asks for (`asked_text`), stored with the course; None
+            to compare by protocol and start only.
     """
 
     request: CourseRequest
@@ -67,6 +69,7 @@ class BookingJob:
     override: str | None = None
     enrolled_on: date | None = None
     replace: bool = False
+    asked: str | None = None
 
     @property
     def override_hint(self) -> str:
@@ -80,6 +83,35 @@ class BookingJob:
         """How error messages name it: the patient, and the roster line if any."""
         patient = self.request.patient
         return patient if self.line is None else f"line {self.line} ({patient})"
+
+
+def asked_text(
+    request: CourseRequest,
+    *,
+    at: time | None,
+    days: frozenset[int] | None,
+    unavailable: Sequence[Closure] = (),
+) -> str:
+    """What a booking asks for, as the book keeps it: the protocol's name, the start
+    asked for (the first session may land later when that day has no room), the time
+    asked for (`at`; None for the clinic's or the least loaded), the weekdays asked for
+    (None for every open day), the days the patient cannot come, and the maintenance
+    interval, count, end and lozenges. The clinic's own calendar is left out: a course
+    stays the one asked for when the clinic's closures change. One spelling (sorted
+    keys, no spaces), so that the same request gives the same text from a roster row or
+    the command line."""
+    asked = {
+        "protocol": request.protocol.name,
+        "start": request.start.isoformat(),
+        "time": None if at is None else f"{at:%H:%M}",
+        "days": None if days is None else sorted(days),
+        "unavailable": sorted({(c.first.isoformat(), c.last.isoformat()) for c in unavailable}),
+        "maintenance_every": None if request.every is None else list(request.every),
+        "maintenance_sessions": request.open_sessions,
+        "until": None if request.until is None else request.until.isoformat(),
+        "lozenges": request.lozenge_every,
+    }
+    return json.dumps(asked, sort_keys=True, separators=(",", ":"))
 
 
 def roster_jobs(
@@ -115,6 +147,7 @@ def roster_jobs(
                 override=row.override,
                 enrolled_on=row.rems_enrolled,
                 replace=row.replace,
+                asked=asked_text(request, at=row.time, days=row.days),
             )
         )
     return jobs, problems
@@ -143,7 +176,7 @@ class BookResult:
     Attributes:
         courses: the booked courses, in the jobs' order.
         cancelled: future sessions of replaced courses now cancelled.
-        already: roster jobs whose course is already booked as asked (nothing new).
+        already: jobs whose course is already booked as asked (nothing new).
     """
 
     courses: tuple[BookedCourse, ...]
@@ -175,9 +208,10 @@ def book_courses(
 
     A roster (`source`) is checked whole: `known` are the problems already found in its
     file, and every row's rules, screening, REMS and capacity problems join them in one
-    refusal. A roster row whose course is already booked as asked (same protocol and
-    start) books nothing new and is listed in `already`, so booking a roster twice is
-    harmless.
+    refusal. A job whose course is already booked as asked (see `_as_asked`) books
+    nothing new and is listed in `already`, so booking a roster, or one course, twice is
+    harmless; so is a roster row's `replace` asked again (the course it booked is the
+    one asked for), while `replace` (the command's --replace) books anew.
 
     Each job must pass the safety check (see `ketaplan.safety.gate`); what it flags is
     stored with the course. Under the esketamine REMS a course without an enrollment on
@@ -227,10 +261,12 @@ def _book_courses(
         for job in jobs:
             course = active[job.request.patient]
             # A completed or cancelled course is history: a new one needs no --replace.
-            if course is None or course.status != "active" or replace or job.replace:
+            if course is None or course.status != "active" or replace:
                 todo.append(job)
-            elif job.line is not None and _as_asked(course, job):
+            elif _as_asked(course, job):
                 already.append(job)
+            elif job.replace:
+                todo.append(job)
             else:
                 usage_only = False
                 problems.append(
@@ -288,7 +324,8 @@ def _book_courses(
                 if missing is not None:
                     flags += (missing,)
                 record = tx.add_course(
-                    _new_course(booking, now, override, flags), _new_sessions(booking)
+                    _new_course(booking, now, override, flags, job.asked),
+                    _new_sessions(booking),
                 )
                 tx.add_history(_booked_entry(record, booking, now, by, override))
             except KetaplanError as exc:
@@ -312,14 +349,16 @@ def _book_courses(
 
 
 def _as_asked(course: CourseRecord, job: BookingJob) -> bool:
-    """The patient's active course is the one this roster row asks for: the same
-    protocol, as defined now, from the same start date."""
+    """The patient's active course is the one this job asks for: the same protocol, as
+    defined now, and the same request (`asked_text`: the start asked for, not the day
+    the first session landed on, the time, weekdays and the rest). A course booked
+    before the book kept requests is compared by its start date alone."""
     protocol = job.request.protocol
-    return (
-        course.protocol == protocol.name
-        and course.start == job.request.start
-        and course.definition == protocol_definition(protocol)
-    )
+    if course.protocol != protocol.name or course.definition != protocol_definition(protocol):
+        return False
+    if course.asked is not None and job.asked is not None:
+        return course.asked == job.asked
+    return course.start == job.request.start
 
 
 def _replace_hint(job: BookingJob) -> str:
@@ -418,6 +457,7 @@ def _new_course(
     now: datetime,
     override: ScreeningOverride | None = None,
     flags: tuple[str, ...] = (),
+    asked: str | None = None,
 ) -> NewCourse:
     course = booking.course
     return NewCourse(
@@ -430,6 +470,7 @@ def _new_course(
         created=now,
         override=override,
         flags=flags,
+        asked=asked,
     )
 
 

@@ -16,6 +16,7 @@ import typer
 from ketaplan.booking.courses import (
     BookedCourse,
     BookingJob,
+    asked_text,
     book_courses,
     roster_jobs,
     sessions_to_cancel,
@@ -57,7 +58,7 @@ from ketaplan.formats.shapes import BOOKED_CSV, BookedJson, booked_course_json, 
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import CourseRequest
 from ketaplan.model.records import SessionRecord
-from ketaplan.parsing import parse_holidays
+from ketaplan.parsing import parse_holidays, parse_time, parse_weekdays
 from ketaplan.safety.gate import parse_override
 
 
@@ -168,6 +169,7 @@ def book(
 
     Each clinic session at the preferred --time if a chair and a start slot are free,
     else the nearest free time that day, else the nearest day the protocol's rules allow.
+    The same booking asked again (the same options, or the same roster) books nothing new.
 
     The patient's latest screening must list no contraindication, and one no older than
     screening_valid_days must be recorded unless ketaplan.toml says require_screening =
@@ -229,10 +231,11 @@ def book(
             mark_stored(
                 f"Booked and stored {plural(len(result.courses), 'course')} in {opened.location}"
             )
-    if roster is not None and result.already and not result.courses:
-        sys.stderr.write(
-            f"Every row of {roster} is already booked as asked; nothing new was booked.\n"
-        )
+    if result.already and not result.courses:
+        if fmt != "table":
+            # Scripts read an empty result, not nothing.
+            _print_booked([], 0, fmt, roster, dry_run=dry_run)
+        sys.stderr.write(_nothing_new(result.already, roster))
         return
     _print_booked(list(result.courses), result.cancelled, fmt, roster, dry_run=dry_run)
     if result.already:
@@ -240,6 +243,18 @@ def book(
         sys.stderr.write(f"Already booked as asked, nothing new ({len(result.already)}): {names}\n")
     if dry_run:
         sys.stderr.write(f"Dry run: nothing was written to {opened.location}\n")
+
+
+def _nothing_new(already: tuple[BookingJob, ...], roster: Path | None) -> str:
+    """Booking again what is booked as asked books nothing, and says so (exit 0)."""
+    if roster is not None:
+        return f"Every row of {roster} is already booked as asked; nothing new was booked.\n"
+    request = already[0].request
+    return (
+        f"{request.patient} is already booked as asked ({request.protocol.title}, start "
+        f"{request.start}); nothing new was booked: `ketaplan course --patient "
+        f"{request.patient}` shows it\n"
+    )
 
 
 def _confirm_cancelling(sessions: list[SessionRecord], *, yes: bool) -> None:
@@ -319,7 +334,13 @@ def _jobs(
         lozenges=lozenges,
         unavailable=closed,
     )
-    return [_command_line_job(request, today, override=override)], []
+    asked = asked_text(
+        request,
+        at=parse_time(time_, what="--time") if time_ else None,
+        days=parse_weekdays(days) if days else None,
+        unavailable=unavailable_days(closed),
+    )
+    return [_command_line_job(request, today, override=override, asked=asked)], []
 
 
 def _only_the_roster(*options: object) -> None:
@@ -333,7 +354,9 @@ def _only_the_roster(*options: object) -> None:
         raise UsageError(f"--roster takes each patient's options from the file; drop {extra[0]}")
 
 
-def _command_line_job(request: CourseRequest, today: date, *, override: str | None) -> BookingJob:
+def _command_line_job(
+    request: CourseRequest, today: date, *, override: str | None, asked: str
+) -> BookingJob:
     """The one course the options describe: from today on, at --time or else the
     clinic's time (as `plan` plans it)."""
     if request.start < today:
@@ -342,7 +365,7 @@ def _command_line_job(request: CourseRequest, today: date, *, override: str | No
             f"({today}) on"
         )
     reason = parse_override(override) if override is not None else None
-    return BookingJob(request, request.at, override=reason)
+    return BookingJob(request, request.at, override=reason, asked=asked)
 
 
 PROGRESS_SECONDS = 5.0

@@ -89,6 +89,10 @@ class NewCourse:
         override: the screening override it was booked with; None for none.
         flags: what the booking was flagged with (screening criteria not met, warnings
             for the clinician, REMS enrollment missing), one line each.
+        asked: what the booking asked for, as JSON (the requested start, which the first
+            session may have moved from, the time, weekdays and the rest: see
+            `booking.courses.asked_text`), so that the same booking asked again is known;
+            None for a course booked before the book kept it (migration 9).
     """
 
     patient: str
@@ -100,6 +104,7 @@ class NewCourse:
     created: datetime
     override: ScreeningOverride | None = None
     flags: tuple[str, ...] = ()
+    asked: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

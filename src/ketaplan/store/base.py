@@ -110,6 +110,7 @@ TABLES: tuple[Table, ...] = (
             ("status", "text"),
             ("induction", "text"),
             ("induction_since", "day"),
+            ("asked", "text"),
         ),
     ),
     Table(
@@ -594,7 +595,7 @@ class _Reads:
 
     def _course(self, row: tuple[Any, ...]) -> CourseRecord:
         course_id, code, protocol, title, definition, start, zone, created, active = row[:9]
-        status, induction, since = row[12:15]
+        status, induction, since, asked = row[12:16]
         return CourseRecord(
             id=course_id,
             patient=code,
@@ -610,6 +611,7 @@ class _Reads:
             status=cast(CourseStatus, status),
             induction=cast(InductionState | None, induction),
             induction_since=None if since is None else self._d.read_day(since),
+            asked=asked,
         )
 
     def _session(self, row: tuple[Any, ...]) -> SessionRecord:
@@ -725,7 +727,7 @@ def token_hash(token: str) -> str:
 
 _COURSE_COLUMNS = """id, patient, protocol, title, definition, start_date, zone,
     created_utc, active, override_reason, override_screening, flags, status, induction,
-    induction_since"""
+    induction_since, asked"""
 _RECORD_COLUMNS = """r.id, r.session_id, r.outcome, r.reason, r.systolic, r.diastolic,
     r.heart_rate, r.spo2, r.phq9, r.note, r.recorded_by, r.recorded_utc"""
 
@@ -811,8 +813,8 @@ class SqlWriter(_Reads):
         d = self._d
         (course_id,) = d.execute(
             "INSERT INTO courses (clinic_id, patient, protocol, title, definition, start_date, "
-            "zone, active, created_utc, override_reason, override_screening, flags) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "zone, active, created_utc, override_reason, override_screening, flags, asked) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 self._scope.id,
                 course.patient,
@@ -826,6 +828,7 @@ class SqlWriter(_Reads):
                 course.override.reason if course.override else None,
                 course.override.screening if course.override else None,
                 json.dumps(list(course.flags)) if course.flags else None,
+                course.asked,
             ),
         ).fetchall()[0]
         try:
@@ -847,6 +850,7 @@ class SqlWriter(_Reads):
             active=True,
             override=course.override,
             flags=course.flags,
+            asked=course.asked,
         )
 
     def add_sessions(self, course_id: int, zone: str, sessions: Sequence[NewSession]) -> None:

@@ -261,6 +261,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP INDEX rems_enrollments_patient",
         "CREATE INDEX rems_enrollments_patient ON rems_enrollments (clinic_id, patient, id)",
     ),
+    # 9: what a booking asked for (as sqlite.py's step 9): JSON kept as the text written,
+    # compared as text; NULL for courses booked before.
+    (
+        "ALTER TABLE courses ADD COLUMN asked TEXT "
+        "CHECK (asked IS NULL OR asked::jsonb IS NOT NULL)",
+    ),
 )
 # Advisory lock of migrations and of whole-book changes; a clinic's is its id's hash.
 _BOOK_LOCK = "book"  # never a clinic id (those are UUIDs)

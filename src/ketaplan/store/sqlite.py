@@ -326,6 +326,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP INDEX rems_enrollments_patient",
         "CREATE INDEX rems_enrollments_patient ON rems_enrollments (clinic_id, patient, id)",
     ),
+    # 9: what a booking asked for (JSON: the requested start, which the first session may
+    # have moved from for want of room, the time, weekdays and the rest), so that the same
+    # booking asked again is known. Courses booked before keep NULL: they are compared by
+    # protocol and start, as before.
+    ("ALTER TABLE courses ADD COLUMN asked TEXT CHECK (asked IS NULL OR json_valid(asked))",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
