@@ -65,7 +65,7 @@ def test_a_damaged_book_says_so_points_to_the_backup_and_changes_nothing(
         ("agenda", "--week", START),
         ("export", "--patient", "P-001", "--ics", "p.ics"),
         ("book", "--patient", "P-009", "--start", START),
-        ("rems", "enroll", "P-009", "--date", "2026-11-01"),
+        ("rems", "enroll", "--patient", "P-009", "--date", "2026-11-01"),
     ):
         result = run(capsys, *args)
         assert (result.code, result.out) == (1, ""), args

@@ -38,7 +38,7 @@ def test_enroll_records_once_and_a_new_date_corrects_it(
         "Created a new clinic book at b.sqlite\n"
         "Recorded the REMS enrollment of P-001 on 2026-11-20 in b.sqlite\n"
     )
-    # The code as an argument, as before --patient, is kept for scripts.
+    # The code as an argument, as before --patient, is kept for scripts (not in the help).
     again = run(capsys, "rems", "enroll", "P-001", "--book", "b.sqlite", "--date", "2026-11-20")
     assert again.message == "The REMS enrollment of P-001 on 2026-11-20 is already in b.sqlite\n"
     fixed = run(capsys, *args, "2026-11-19")
@@ -47,14 +47,23 @@ def test_enroll_records_once_and_a_new_date_corrects_it(
     )
 
 
+def test_enroll_help_names_the_patient_with_patient_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lines = [line.strip() for line in run(capsys, "rems", "enroll", "--help").out.splitlines()]
+    assert "Usage: ketaplan rems enroll [OPTIONS]" in lines
+    assert not any(line.startswith("╭─ Arguments") for line in lines)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("P-001", "--date", "2199-01-01"), None),  # a typo: more than a year ahead
-        (("P-001", "--date", "someday"), "--date 'someday' is not a date; use YYYY-MM-DD, "
-         "today or tomorrow"),
-        (("Jane Doe", "--date", "2026-11-20"), "patient code 'Jane Doe' has a space or control "
-         "character; use the clinic's patient code (e.g. P-001), never a name"),
+        (("--patient", "P-001", "--date", "2199-01-01"), None),  # more than a year ahead
+        (("--patient", "P-001", "--date", "someday"), "--date 'someday' is not a date; use "
+         "YYYY-MM-DD, today or tomorrow"),
+        (("--patient", "Jane Doe", "--date", "2026-11-20"), "patient code 'Jane Doe' has a "
+         "space or control character; use the clinic's patient code (e.g. P-001), never a "
+         "name"),
     ],
 )  # fmt: skip
 def test_enroll_refuses_bad_input_and_writes_nothing(

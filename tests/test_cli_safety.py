@@ -314,7 +314,7 @@ def test_esketamine_without_enrollment_is_booked_and_flagged_in_output_and_book(
     detail = run(capsys, "agenda", "--day", START, "--detail")
     flag = "    ! REMS enrollment not recorded: needed before the first treatment\n"
     assert flag in detail.out
-    assert run(capsys, "rems", "enroll", "P-001", "--date", "2026-11-02").code == 0
+    assert run(capsys, "rems", "enroll", "--patient", "P-001", "--date", "2026-11-02").code == 0
     detail = run(capsys, "agenda", "--day", START, "--detail")
     assert "REMS enrollment not recorded" not in detail.out
 
@@ -335,7 +335,7 @@ def test_an_enrolled_patient_books_esketamine(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     screen(capsys, tmp_path, "P-001")
-    enrolled = run(capsys, "rems", "enroll", "P-001", "--date", "2026-11-02")
+    enrolled = run(capsys, "rems", "enroll", "--patient", "P-001", "--date", "2026-11-02")
     assert enrolled.code == 0, enrolled.message
     result = book(capsys, "P-001", "--protocol", "esketamine")
     assert result.code == 0, result.message
@@ -360,7 +360,7 @@ def book_esketamine(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, start: str, at: str = "09:00"
 ) -> None:
     screen(capsys, tmp_path, "P-001")
-    assert run(capsys, "rems", "enroll", "P-001", "--date", "2026-11-02").code == 0
+    assert run(capsys, "rems", "enroll", "--patient", "P-001", "--date", "2026-11-02").code == 0
     result = run(
         capsys, "book", "--patient", "P-001", "--protocol", "esketamine", "--start", start,
         "--time", at, "--maintenance-sessions", "4",

@@ -72,7 +72,7 @@ def create(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 def booked_clinic(capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
     """Two patients booked, an esketamine one among them; a staff and a patient feed."""
     book(capsys, "P-001")
-    assert run(capsys, "rems", "enroll", "P-002", "--date", "today").code == 0
+    assert run(capsys, "rems", "enroll", "--patient", "P-002", "--date", "today").code == 0
     book(capsys, "P-002", "--protocol", "esketamine")
     return create(capsys, "--staff"), create(capsys, "--patient", "P-001")
 

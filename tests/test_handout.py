@@ -199,7 +199,7 @@ def test_the_validator_catches_a_broken_page(tmp_path: Path) -> None:
 def test_a_40_session_esketamine_course_fits_two_legible_pages(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    run(capsys, "rems", "enroll", "P-040", "--date", "2026-11-20")
+    run(capsys, "rems", "enroll", "--patient", "P-040", "--date", "2026-11-20")
     book(
         capsys,
         "P-040",

@@ -268,7 +268,7 @@ def test_every_command_prints_the_same_with_either_book(
     )
     first = "2026-12-01T09:00:00+01:00"
     steps: list[tuple[str, tuple[str, ...]]] = [
-        (first, ("rems", "enroll", "P-005", "--date", "2026-11-20")),
+        (first, ("rems", "enroll", "--patient", "P-005", "--date", "2026-11-20")),
         (first, ("book", "--patient", "P-001", "--start", day, "--time", "09:00",
                  "--maintenance-sessions", "2")),
         (first, ("book", "--patient", "P-001", "--start", day, "--time", "09:00")),
@@ -355,7 +355,8 @@ def test_a_book_copies_to_postgresql_and_back_unchanged(
         ROSTER + "".join(f"P-{i:03},iv,{START},09:00,,3w,\n" for i in range(12)), "utf-8"
     )
     assert run(capsys, "book", "--roster", "r.csv", "--book", "a.sqlite").code == 0
-    assert run(capsys, "rems", "enroll", "P-100", "--date", "2026-11-20", "--book", "a.sqlite")
+    enroll = ("rems", "enroll", "--patient", "P-100", "--date", "2026-11-20")
+    assert run(capsys, *enroll, "--book", "a.sqlite").code == 0
     before = (tmp_path / "a.sqlite").read_bytes()
     result = run(capsys, "admin", "copy", "a.sqlite", url)
     assert (result.code, result.err) == (0, "")

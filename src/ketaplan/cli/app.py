@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 # What the running command has stored in the book, in one line ("Booked P-001 in X"):
 # when its output then fails (a full disk, `| head -1`), the CLI says this on stderr and
@@ -15,6 +16,19 @@ stored: list[str] = []
 def mark_stored(message: str) -> None:
     """Call right after a command's change is committed, before printing anything."""
     stored.append(message)
+
+
+class AliasCommand(TyperCommand):
+    """A command whose older form (a patient's code as an argument, from before every
+    command named its patient with --patient) still works as a hidden argument: left out
+    of the usage line as the help leaves it out, so the documented form is the one shown."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if not getattr(param, "hidden", False):
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
 
 
 app = typer.Typer(

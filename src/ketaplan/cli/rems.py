@@ -18,7 +18,7 @@ import typer
 from ketaplan.booking.rems import enroll as enroll_patient
 from ketaplan.booking.rems import forms_due_between
 from ketaplan.cli import clock
-from ketaplan.cli.app import app, mark_stored
+from ketaplan.cli.app import AliasCommand, app, mark_stored
 from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
@@ -61,7 +61,7 @@ def rems(ctx: typer.Context) -> None:
         sys.stdout.write(ctx.get_help() + "\n")
 
 
-@rems_app.command("enroll")
+@rems_app.command("enroll", cls=AliasCommand)
 def enroll(
     on: Annotated[
         str,
@@ -80,11 +80,8 @@ def enroll(
     ] = None,
     code_argument: Annotated[
         str | None,
-        typer.Argument(
-            metavar="[CODE]",
-            help="The patient's code, as before --patient (kept for scripts).",
-            show_default=False,
-        ),
+        # The code as an argument, as before --patient: kept for scripts, not shown.
+        typer.Argument(metavar="[CODE]", hidden=True, show_default=False),
     ] = None,
     book_option: BookOpt = None,
     clinic_option: ClinicOpt = None,

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
-from typer.core import TyperCommand
 
 from ketaplan.booking.screenings import latest_screening, store_screening
 from ketaplan.cli import clock
-from ketaplan.cli.app import app, mark_stored
+from ketaplan.cli.app import AliasCommand, app, mark_stored
 from ketaplan.cli.bookfile import BookOpt, ClinicOpt, opened_book
 from ketaplan.cli.common import (
     ConfigOpt,
@@ -85,18 +84,7 @@ ShowCodeArg = Annotated[
 ]
 
 
-class _AliasCommand(TyperCommand):
-    """The usage line leaves the hidden `--show CODE` argument out, as the help does."""
-
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        pieces = [self.options_metavar] if self.options_metavar else []
-        for param in self.get_params(ctx):
-            if not getattr(param, "hidden", False):
-                pieces.extend(param.get_usage_pieces(ctx))
-        return pieces
-
-
-@app.command(cls=_AliasCommand)
+@app.command(cls=AliasCommand)
 def screen(
     patient: ScreenPatientOpt = None,
     answers: AnswersOpt = None,
