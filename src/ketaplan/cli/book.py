@@ -118,7 +118,8 @@ def book(
             "--roster",
             metavar="FILE",
             help="Book every patient of a CSV file (columns: patient, protocol, start, time, "
-            "days, maintenance_every, override, rems_enrolled).",
+            "days, maintenance_every, maintenance_sessions, until, lozenges, override, "
+            "rems_enrolled, replace).",
             show_default=False,
             dir_okay=False,
         ),
