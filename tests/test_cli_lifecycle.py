@@ -424,3 +424,63 @@ def test_the_first_esketamine_treatment_needs_the_rems_enrollment(
     )
     enrolled(run(capsys, "rems", "enroll", "--patient", "P-003", "--date", "2026-12-07"))
     ok(run(capsys, "attend", "--patient", "P-003"))
+
+
+def test_home_doses_follow_the_visits_they_sit_between(
+    capsys: pytest.CaptureFixture[str], at: At
+) -> None:
+    at("2026-12-01T09:00:00+01:00")
+    ok(run(capsys, "book", "--patient", "P-001", "--start", "2026-12-07", "--time", "09:00",
+           "--maintenance-sessions", "3", "--maintenance-every", "2w",
+           "--lozenges", "3d"))  # fmt: skip
+    moved = ok(run(capsys, "move", "--patient", "P-001", "--session", "11", "--to", "2027-01-19"))
+    # Doses that must go move (their calendar events kept); what is left over is new.
+    assert moved.splitlines()[1:] == [
+        "  #   Session          Before                After",
+        "  8   home 1/8         Mon 2027-01-04 09:00  Mon 2027-01-04 09:00",
+        "      was home 1/6",
+        "  9   home 2/8         Thu 2027-01-07 09:00  Thu 2027-01-07 09:00",
+        "      was home 2/6",
+        "  10  home 3/8         Sun 2027-01-10 09:00  Sun 2027-01-10 09:00",
+        "      was home 3/6",
+        "  12  home 4/8         Mon 2027-01-18 09:00  Wed 2027-01-13 09:00",
+        "      was home 4/6",
+        "  13  home 5/8         Thu 2027-01-21 09:00  Sat 2027-01-16 09:00",
+        "      was home 5/6",
+        "  11  maintenance 2/3  Fri 2027-01-15 09:00  Tue 2027-01-19 09:00, chair 1",
+        "  14  home 6/8         Sun 2027-01-24 09:00  Fri 2027-01-22 09:00",
+        "      was home 6/6",
+        "  16  home 7/8         new                   Mon 2027-01-25 09:00",
+        "  17  home 8/8         new                   Thu 2027-01-28 09:00",
+        "  15  maintenance 3/3  Fri 2027-01-29 09:00  Tue 2027-02-02 09:00, chair 1",
+        "      moved from Fri 2027-01-29 (14 to 42 days after 2027-01-19)",
+    ]
+    # As planned: every 3 days between two visits, at least 3 days from each.
+    data = json.loads(ok(run(capsys, "course", "--patient", "P-001", "--format", "json")))
+    live = sorted(
+        (s["start"][:10], s["phase"]) for s in data["sessions"] if s["status"] != "cancelled"
+    )
+    maintenance = [(d, p) for d, p in live if d >= "2027-01-01"]
+    assert [d for d, p in maintenance if p == "home"] == [
+        "2027-01-04", "2027-01-07", "2027-01-10", "2027-01-13", "2027-01-16",
+        "2027-01-22", "2027-01-25", "2027-01-28",
+    ]  # fmt: skip
+
+
+def test_re_planned_sessions_keep_the_days_the_patient_can_come(
+    capsys: pytest.CaptureFixture[str], at: At
+) -> None:
+    at("2026-12-01T09:00:00+01:00")
+    ok(run(capsys, "book", "--patient", "P-001", "--start", "2026-12-07", "--time", "09:00",
+           "--days", "mon,wed,fri", "--closed", "2026-12-14",
+           "--maintenance-sessions", "1"))  # fmt: skip
+    at("2026-12-09T18:00:00+01:00")
+    ok(run(capsys, "miss", "--patient", "P-001", "--session", "2", "--reason", "no-show"))
+    data = json.loads(ok(run(capsys, "course", "--patient", "P-001", "--format", "json")))
+    booked = [s["start"][:10] for s in data["sessions"] if s["status"] == "booked"]
+    assert booked, data
+    from datetime import date
+
+    days = [date.fromisoformat(d) for d in booked]
+    assert all(d.weekday() in (0, 2, 4) for d in days), booked
+    assert date(2026, 12, 14) not in days, booked

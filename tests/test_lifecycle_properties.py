@@ -21,7 +21,9 @@ from ketaplan.formats.protocol_file import protocol_from_definition
 from ketaplan.model.calendar import ClinicCalendar
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import CourseRequest
+from ketaplan.model.records import SessionRecord
 from ketaplan.planning.protocols import BUILTIN
+from ketaplan.planning.replan import TREATED
 from ketaplan.planning.rules import course_violations
 from ketaplan.store import Book, open_book
 
@@ -55,7 +57,10 @@ def noon(day: date) -> datetime:
     return datetime.combine(day, time(12, 0), BERLIN)
 
 
-def book_busy(book: Book, courses: list[tuple[str, int, time, int]]) -> list[str]:
+def book_busy(
+    book: Book, courses: list[tuple[str, int, time, int]], lozenges: int | None = None
+) -> list[str]:
+    """Book the courses; IV and IM ones with home lozenge doses every `lozenges` days."""
     jobs = []
     for i, (name, offset, at, maintenance) in enumerate(courses):
         request = CourseRequest(
@@ -66,6 +71,7 @@ def book_busy(book: Book, courses: list[tuple[str, int, time, int]]) -> list[str
             zone=ZONE,
             calendar=CALENDAR,
             open_sessions=maintenance,
+            lozenge_every=lozenges if name != "esketamine" else None,
         )
         jobs.append(BookingJob(request, at, enrolled_on=date(2026, 11, 1)))
     result = book_courses(
@@ -90,6 +96,7 @@ def check_book(
     patients: list[str],
     today: date,
     calendar: ClinicCalendar = CALENDAR,
+    lozenges: int | None = None,
 ) -> None:
     all_rows = rows(db_path)
     live = [r for r in all_rows if r[4] != "cancelled"]
@@ -126,6 +133,24 @@ def check_book(
             assert problems[-1].startswith("the induction is interrupted")
         else:
             assert problems == [], f"{patient}: {problems}"
+        check_home_doses(patient, sessions, today, lozenges)
+
+
+def check_home_doses(
+    patient: str, sessions: list[SessionRecord], today: date, every: int | None
+) -> None:
+    """Home doses follow the visits: never two sessions of a course on one day, and no
+    dose still to come closer than the lozenge interval to a visit (or booster)."""
+    live = [s for s in sessions if s.status != "cancelled"]
+    days = [s.start.date() for s in live]
+    assert len(days) == len(set(days)), f"{patient}: two sessions on one day"
+    if every is None:
+        return
+    visits = [s.start.date() for s in live if s.location == "clinic" and s.status in TREATED]
+    for dose in (s.start.date() for s in live if s.location == "home"):
+        if dose > today:
+            nearest = min(abs((dose - visit).days) for visit in visits)
+            assert nearest >= every, f"{patient}: the dose on {dose} is {nearest} days from a visit"
 
 
 @settings(
@@ -136,10 +161,12 @@ def check_book(
 @given(
     courses=st.lists(course_strategy, min_size=3, max_size=10),
     actions=st.lists(action_strategy, min_size=1, max_size=25),
+    lozenges=st.sampled_from([None, 3, 5]),
 )
 def test_a_course_keeps_its_rules_through_any_life(
     courses: list[tuple[str, int, time, int]],
     actions: list[tuple[str, int, int, int]],
+    lozenges: int | None,
 ) -> None:
     import tempfile
 
@@ -147,7 +174,7 @@ def test_a_course_keeps_its_rules_through_any_life(
         db_path = Path(folder) / "book.sqlite"
         book = open_book(db_path)
         try:
-            run_life(book, db_path, courses, actions)
+            run_life(book, db_path, courses, actions, lozenges)
         finally:
             book.close()
 
@@ -157,8 +184,9 @@ def run_life(
     db_path: Path,
     courses: list[tuple[str, int, time, int]],
     actions: list[tuple[str, int, int, int]],
+    lozenges: int | None = None,
 ) -> None:
-    patients = book_busy(book, courses)
+    patients = book_busy(book, courses, lozenges)
     today = FIRST_DAY
     count = len(rows(db_path))
     for kind, who, which, wait in actions:
@@ -203,4 +231,4 @@ def run_life(
         assert len(after) >= count, "a session row was deleted"
         assert [r[1] for r in after[: len(before)]] == [r[1] for r in before]
         count = len(after)
-        check_book(book, db_path, patients, today)
+        check_book(book, db_path, patients, today, lozenges=lozenges)

@@ -30,7 +30,7 @@ from ketaplan.errors import BookError, KetaplanError, UsageError
 from ketaplan.formats.protocol_file import protocol_definition
 from ketaplan.formats.protocol_file import protocol_from_definition as _protocol
 from ketaplan.formats.roster import RosterRow, problems_text
-from ketaplan.model.calendar import ClinicCalendar, Closure
+from ketaplan.model.calendar import UNAVAILABLE, ClinicCalendar, Closure
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import Course, CourseRequest, Session, session_fields
 from ketaplan.model.records import (
@@ -112,6 +112,30 @@ def asked_text(
         "lozenges": request.lozenge_every,
     }
     return json.dumps(asked, sort_keys=True, separators=(",", ":"))
+
+
+def patient_calendar(calendar: ClinicCalendar, asked: str | None) -> ClinicCalendar:
+    """The clinic's `calendar` as the patient of a course can come: on the weekdays the
+    booking asked for, and not on the days they said they could not (`asked_text`). A
+    course booked before the book kept its request has the clinic's calendar."""
+    if asked is None:
+        return calendar
+    wanted = json.loads(asked)
+    days = wanted.get("days")
+    limited = (calendar.limited_to(frozenset(days)) if days else None) or calendar
+    away = tuple(
+        Closure(date.fromisoformat(first), date.fromisoformat(last), UNAVAILABLE)
+        for first, last in wanted.get("unavailable") or ()
+    )
+    if not away:
+        return limited
+    return ClinicCalendar(limited.open_weekdays, limited.closures + away, limited.holidays)
+
+
+def asked_lozenges(asked: str | None) -> int | None:
+    """Every how many days the booking asked for home lozenge doses; None for none, or
+    for a course booked before the book kept its request."""
+    return None if asked is None else json.loads(asked).get("lozenges")
 
 
 def roster_jobs(

@@ -18,12 +18,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
+from itertools import pairwise
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from ketaplan.booking.capacity import FULL_DAY, Capacity
+from ketaplan.booking.courses import asked_lozenges, patient_calendar
 from ketaplan.errors import BookError, PlanError, UsageError
 from ketaplan.formats.protocol_file import protocol_from_definition
 from ketaplan.model.calendar import ClinicCalendar, Closure
@@ -44,6 +46,8 @@ from ketaplan.model.records import (
     SessionChange,
     SessionRecord,
 )
+from ketaplan.planning.planner import HOME_DOSE_MINUTES, HOME_PHASE, home_dose_days
+from ketaplan.planning.protocols import LOZENGE_MAX_GAP, LOZENGE_MIN_GAP
 from ketaplan.planning.replan import BOOSTER, Planned, Slot, booster_gap, replan
 from ketaplan.planning.rules import course_violations
 from ketaplan.safety.gate import blood_pressure_refusal
@@ -327,13 +331,13 @@ def _settle(
         for r in live
         if r.phase == BOOSTER and r.status == "booked" and r.start.date() > ctx.today
     )
+    # Re-planned days are days the patient can come, as booked; the rules are the clinic's.
+    patient = patient_calendar(ctx.calendar, course.asked)
     full: list[date] = []
     for _ in range(MAX_ATTEMPTS):
         calendar = replace(
-            ctx.calendar,
-            closures=ctx.calendar.closures
-            + given_up
-            + tuple(Closure(d, d, FULL_DAY) for d in full),
+            patient,
+            closures=patient.closures + given_up + tuple(Closure(d, d, FULL_DAY) for d in full),
         )
         plan = replan(
             protocol,
@@ -395,6 +399,8 @@ def _settle(
             f"{MAX_ATTEMPTS} tries"
         )
     changes = _write(tx, course, rows, placed, plan.dropped, why)
+    changes += follow_home_doses(tx, ctx, course, protocol, rows)
+    changes.sort(key=_change_order)
     after = tx.course_sessions(course.id)
     problems = course_violations(
         protocol,
@@ -539,8 +545,13 @@ def _write(
             changes.append(
                 Change(row.number, "cancelled", _label(row), None, row.start, None, row.chair, None)
             )
-    changes.sort(key=lambda c: (c.after or c.before or datetime.min, c.number))
+    changes.sort(key=_change_order)
     return changes
+
+
+def _change_order(c: Change) -> tuple[datetime, int]:
+    """Changes in date order: where a session is now, else where it was."""
+    return c.after or c.before or datetime.min.replace(tzinfo=UTC), c.number
 
 
 def _course_status(tx: BookWriter, course: CourseRecord, *, cancelled: bool = False) -> None:
@@ -1059,6 +1070,130 @@ def file_form(book: Book, ctx: Context, patient: str, number: int) -> LifecycleR
     return _transaction(book, ctx, work)
 
 
+# ---------------------------------------------------------------------- home doses
+
+
+def follow_home_doses(
+    tx: BookWriter,
+    ctx: Context,
+    course: CourseRecord,
+    protocol: Protocol,
+    before: list[SessionRecord],
+) -> list[Change]:
+    """Home lozenge doses follow the maintenance visits (and boosters) they sit between,
+    as the course was planned (`home_dose_days`): a future dose no longer on such a day
+    is cancelled, a missing one is added, and the doses are numbered again in date
+    order. Doses on or before today stay as they are. Nothing for a course without
+    home doses. `before`: the course's sessions before the change."""
+    rows = tx.course_sessions(course.id)
+    home = [r for r in rows if r.location == "home"]
+    every = asked_lozenges(course.asked) or _home_interval(before)
+    phase = protocol.open_phase
+    if not home or every is None or phase is None:
+        return []
+    zone = ZoneInfo(course.zone)
+
+    def day(r: SessionRecord) -> date:
+        return r.start.astimezone(zone).date()
+
+    visits = sorted(
+        day(r)
+        for r in rows
+        if r.location == "clinic"
+        and r.phase in (phase.name, BOOSTER)
+        and r.status in ("booked", "attended")
+    )
+    wanted = {d for d in home_dose_days(visits, every) if d > ctx.today}
+    live = [r for r in home if r.status == "booked"]
+    going = sorted((r for r in live if day(r) > ctx.today and day(r) not in wanted), key=day)
+    missing = sorted(wanted - {day(r) for r in live})
+    if not going and not missing:
+        return []
+    # A dose that must go moves to a missing day (its uid kept, its SEQUENCE raised);
+    # only what is left over is cancelled or added.
+    at = live[0].start if live else local_start(ctx.today, ctx.clinic.session_time, zone)[0]
+    at_time = at.astimezone(zone).time().replace(tzinfo=None)
+    moves = dict(zip((r.id for r in going), missing, strict=False))
+    cancelled = [r for r in going if r.id not in moves]
+    last = max(r.number for r in rows)
+    added_days = missing[len(moves) :]
+    placed: list[tuple[datetime, int, SessionRecord | None]] = [
+        (
+            local_start(moves[r.id], at_time, zone)[0] if r.id in moves else r.start,
+            r.number,
+            r,
+        )
+        for r in live
+        if r not in cancelled
+    ]
+    placed += [
+        (local_start(d, at_time, zone)[0], last + n, None) for n, d in enumerate(added_days, 1)
+    ]
+    placed.sort(key=lambda item: (item[0], item[1]))
+    total = len(placed)
+    changes: list[Change] = []
+    if cancelled:
+        tx.cancel_sessions([r.id for r in cancelled])
+        changes += [
+            Change(r.number, "cancelled", _label(r), None, r.start, None, None, None)
+            for r in cancelled
+        ]
+    added: list[NewSession] = []
+    for index, (start, number, row) in enumerate(placed, 1):
+        label = f"{HOME_PHASE} {index}/{total}"
+        end = start + timedelta(minutes=HOME_DOSE_MINUTES)
+        if row is None:
+            added.append(
+                NewSession(
+                    uid=added_session_uid(course.patient, course.id, number),
+                    number=number,
+                    phase=HOME_PHASE,
+                    phase_number=index,
+                    phase_total=total,
+                    location="home",
+                    start=start,
+                    end=end,
+                    chair=None,
+                    note=_HOME_NOTE,
+                )
+            )
+            changes.append(Change(number, "added", None, label, None, start, None, None))
+        elif (row.start, row.phase_number, row.phase_total) != (start, index, total):
+            moved = row.start != start
+            note = _HOME_NOTE if moved else row.note
+            tx.change_session(
+                SessionChange(row.id, HOME_PHASE, index, total, start, end, None, note)
+            )
+            kind: ChangeKind = "moved" if moved else "relabelled"
+            changes.append(
+                Change(row.number, kind, _label(row), label, row.start, start, None, None)
+            )
+    if added:
+        tx.add_sessions(course.id, course.zone, added)
+    return changes
+
+
+_HOME_NOTE = "a home dose between the visits as they are now"
+
+
+def _home_interval(rows: list[SessionRecord]) -> int | None:
+    """A course booked before the book kept its request: the interval its home doses
+    follow, the fewest days between two doses or from a visit to the first dose after
+    it (as planned, and as every change keeps them), within the lozenge range."""
+    live = sorted((r for r in rows if r.status != "cancelled"), key=lambda r: r.start)
+    doses = [r.start.date() for r in live if r.location == "home"]
+    gaps = [(b - a).days for a, b in pairwise(doses)]
+    visit: date | None = None
+    for r in live:
+        if r.location == "clinic" and r.status in ("booked", "attended"):
+            visit = r.start.date()
+        elif r.location == "home" and visit is not None:
+            gaps.append((r.start.date() - visit).days)
+            visit = None
+    fitting = [g for g in gaps if LOZENGE_MIN_GAP <= g <= LOZENGE_MAX_GAP]
+    return min(fitting) if fitting else None
+
+
 # ------------------------------------------------------------- a clinic's settings change
 
 # How far from its day a session the clinic's new settings leave no room for may go,
@@ -1128,7 +1263,7 @@ def refit(
     for key, course in courses.items():
         old, new = _touched(first_rows[key], tx.course_sessions(key))
         _history(tx, ctx, course, "clinic apply", why, old, new)
-        moved = sorted(changes[key], key=lambda c: (c.after or c.before or datetime.min, c.number))
+        moved = sorted(changes[key], key=_change_order)
         count = f"{len(moved)} session{'s' if len(moved) != 1 else ''}"
         headline = f"Re-planned {count} of {course.patient}."
         results.append(LifecycleResult(course.patient, headline, tuple(moved)))
@@ -1217,10 +1352,11 @@ def _alone(job: _Refit) -> list[Change] | None:
     # Rules the course broke before (an override) may stay broken; none may be added.
     before = broken(own.date()) - {f"the session on {own.date()} falls on a closed day"}
     capacity = job.probe()
+    patient = patient_calendar(ctx.calendar, job.course.asked)
     for day in _days_near(own.date(), ctx.today):
         if (low is not None and day <= low) or (high is not None and day >= high):
             continue
-        if not ctx.calendar.is_open(day) or not broken(day) <= before:
+        if not patient.is_open(day) or not broken(day) <= before:
             continue
         spot = job.spot(capacity, day)
         if spot is None:
@@ -1241,7 +1377,8 @@ def _alone(job: _Refit) -> list[Change] | None:
             )
         )
         moved = Change(row.number, "moved", label, label, row.start, begin, row.chair, chair)
-        return [replace(moved, note=job.unfit.reason)]
+        home = follow_home_doses(job.tx, ctx, job.course, job.protocol, job.rows)
+        return [replace(moved, note=job.unfit.reason), *home]
     return None
 
 
@@ -1258,8 +1395,9 @@ def _with_the_rest(job: _Refit) -> list[Change] | None:
     later = {r.id for r in order[order.index(row) + 1 :]}
     capacity = job.probe()
     minutes = _minutes(row)
+    patient = patient_calendar(ctx.calendar, job.course.asked)
     for day in _days_near(job.own.date(), ctx.today):
-        if (earlier and day <= earlier[-1]) or not ctx.calendar.is_open(day):
+        if (earlier and day <= earlier[-1]) or not patient.is_open(day):
             continue
         spot = job.spot(capacity, day)
         if spot is None:

@@ -19,7 +19,7 @@ from ketaplan.cli import clock
 from ketaplan.errors import UsageError
 from ketaplan.formats.config_file import CONFIG_ENV, ConfigChoice, find_config, load_config
 from ketaplan.formats.protocol_file import get_protocol
-from ketaplan.model.calendar import ClinicCalendar, Closure, HolidayLookup
+from ketaplan.model.calendar import UNAVAILABLE, ClinicCalendar, Closure, HolidayLookup
 from ketaplan.model.clinic import ClinicConfig
 from ketaplan.model.course import CourseRequest
 from ketaplan.model.patient import normalise_code
@@ -126,7 +126,6 @@ UnavailableOpt = Annotated[
         show_default=False,
     ),
 ]
-UNAVAILABLE = "patient unavailable"
 HolidaysOpt = Annotated[
     str | None,
     typer.Option(

@@ -20,6 +20,10 @@ MON_TO_FRI = frozenset(range(5))
 HolidayLookup = Callable[[date], str | None]
 
 
+# The reason of a closure that is one patient's, not the clinic's (`book --closed`).
+UNAVAILABLE = "patient unavailable"
+
+
 @dataclass(frozen=True)
 class Closure:
     """Days the clinic is shut, inclusive of both ends."""

@@ -23,6 +23,7 @@ that happens twice (clocks fall back) is the first of the two.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, timedelta
 from itertools import combinations, pairwise
 from typing import NamedTuple
@@ -325,19 +326,25 @@ def _nearest_open(
     return None
 
 
+def home_dose_days(visits: Sequence[date], every: int) -> list[date]:
+    """Home doses every `every` days between consecutive maintenance visits (in date
+    order), at least `every` days from each visit: as a course is planned, and again
+    whenever its visits move."""
+    days: list[date] = []
+    for visit, following in pairwise(visits):
+        day = visit + timedelta(days=every)
+        while day + timedelta(days=every) <= following:
+            days.append(day)
+            day += timedelta(days=every)
+    return days
+
+
 def _home_doses(visits: list[_Slot], every: int) -> list[_Slot]:
-    """Home doses every `every` days between consecutive maintenance visits, at least
-    `every` days from each visit."""
     phase = Phase(
         HOME_PHASE, None, LOZENGE_MIN_GAP, LOZENGE_MAX_GAP, 0, location="home", every_days=(every,)
     )
-    doses: list[_Slot] = []
-    for visit, following in pairwise(visits):
-        day = visit.day + timedelta(days=every)
-        while day + timedelta(days=every) <= following.day:
-            doses.append(_Slot(day, phase, len(doses) + 1))
-            day += timedelta(days=every)
-    return doses
+    days = home_dose_days([v.day for v in visits], every)
+    return [_Slot(day, phase, number) for number, day in enumerate(days, 1)]
 
 
 def _build_course(request: CourseRequest, slots: list[_Slot]) -> Course:
