@@ -24,8 +24,8 @@ from itertools import pairwise
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from ketaplan.booking.asked import asked_calendar, asked_lozenges
 from ketaplan.booking.capacity import FULL_DAY, Capacity
-from ketaplan.booking.courses import asked_lozenges, patient_calendar
 from ketaplan.errors import BookError, PlanError, UsageError
 from ketaplan.formats.protocol_file import protocol_from_definition
 from ketaplan.model.calendar import ClinicCalendar, Closure
@@ -332,7 +332,7 @@ def _settle(
         if r.phase == BOOSTER and r.status == "booked" and r.start.date() > ctx.today
     )
     # Re-planned days are days the patient can come, as booked; the rules are the clinic's.
-    patient = patient_calendar(ctx.calendar, course.asked)
+    patient = asked_calendar(ctx.calendar, course.asked)
     full: list[date] = []
     for _ in range(MAX_ATTEMPTS):
         calendar = replace(
@@ -1352,7 +1352,7 @@ def _alone(job: _Refit) -> list[Change] | None:
     # Rules the course broke before (an override) may stay broken; none may be added.
     before = broken(own.date()) - {f"the session on {own.date()} falls on a closed day"}
     capacity = job.probe()
-    patient = patient_calendar(ctx.calendar, job.course.asked)
+    patient = asked_calendar(ctx.calendar, job.course.asked)
     for day in _days_near(own.date(), ctx.today):
         if (low is not None and day <= low) or (high is not None and day >= high):
             continue
@@ -1395,7 +1395,7 @@ def _with_the_rest(job: _Refit) -> list[Change] | None:
     later = {r.id for r in order[order.index(row) + 1 :]}
     capacity = job.probe()
     minutes = _minutes(row)
-    patient = patient_calendar(ctx.calendar, job.course.asked)
+    patient = asked_calendar(ctx.calendar, job.course.asked)
     for day in _days_near(job.own.date(), ctx.today):
         if (earlier and day <= earlier[-1]) or not patient.is_open(day):
             continue

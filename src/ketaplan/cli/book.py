@@ -13,10 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
+from ketaplan.booking.asked import asked_text
 from ketaplan.booking.courses import (
     BookedCourse,
     BookingJob,
-    asked_text,
     book_courses,
     roster_jobs,
     sessions_to_cancel,

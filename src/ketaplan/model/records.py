@@ -91,7 +91,7 @@ class NewCourse:
             for the clinician, REMS enrollment missing), one line each.
         asked: what the booking asked for, as JSON (the requested start, which the first
             session may have moved from, the time, weekdays and the rest: see
-            `booking.courses.asked_text`), so that the same booking asked again is known;
+            `booking.asked.asked_text`), so that the same booking asked again is known;
             None for a course booked before the book kept it (migration 9).
     """
 
