@@ -602,3 +602,27 @@ def test_every_config_key_but_the_books_path_is_stored_in_the_book(tmp_path: Pat
     }
     back = config_from_settings(settings_json(config), "the book b.sqlite")
     assert clinic_settings(back) == settings
+
+
+def test_clinic_apply_replan_moves_a_session_with_the_next_one_in_its_week(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Esketamine twice a week from a Wednesday: Wednesday 16 January closes, Thursday is
+    # too close to Friday's session (never two days running), so Friday's moves to
+    # Monday: both stay in the schedule's second week (Wednesday to Tuesday).
+    write(tmp_path / "ketaplan.toml", CLINIC.replace("chairs = 1", "chairs = 2"))
+    booked = run(capsys, "book", "--patient", "P-001", "--start", "2030-01-09", "--time",
+                 "09:00", "--protocol", "esketamine", "--override", "test")  # fmt: skip
+    assert booked.code == 0, booked.err
+    write(tmp_path / "ketaplan.toml", CLINIC.replace("chairs = 1", "chairs = 2").replace(
+        'closed = ["2030-12-24..2030-12-26"]', 'closed = ["2030-01-16"]'))  # fmt: skip
+    result = run(capsys, "clinic", "apply", "ketaplan.toml", "--replan")
+    assert result.code == 0, result.err
+    assert result.out == (
+        "Re-planned 2 sessions of P-001.\n"
+        "  #  Session        Before                After\n"
+        "  3  induction 3/8  Wed 2030-01-16 09:00  Thu 2030-01-17 09:00, chair 1\n"
+        "      clinic closed\n"
+        "  4  induction 4/8  Fri 2030-01-18 09:00  Mon 2030-01-21 09:00, chair 1\n"
+        "      moved with session 3\n"
+    )

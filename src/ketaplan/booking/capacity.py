@@ -121,6 +121,15 @@ class _Day:
         passed = (now - self.opens).total_seconds() / 60
         self.earliest = max(0, math.ceil(passed))
 
+    def copy(self) -> _Day:
+        """The same day, to hold more in without changing this one."""
+        twin = object.__new__(_Day)
+        twin.__dict__.update(self.__dict__)
+        twin.taken = self.taken.copy()
+        twin.in_use = array("H", self.in_use)
+        twin.starts = self.starts.copy()
+        return twin
+
     def offset(self, moment: datetime) -> int:
         return int((moment - self.opens).total_seconds()) // 60
 
@@ -193,17 +202,33 @@ class _Day:
         return None
 
 
+# The days a Capacity loaded, as the loader gave them (see Capacity's `loaded`).
+LoadedDays = dict[date, _Day]
+
+
 class Capacity:
     """The clinic's chairs and start slots, loaded day by day as bookings need them and
     updated in memory as courses are placed: one per write transaction (a roster books
     every patient into the same one)."""
 
-    def __init__(self, clinic: ClinicConfig, zone: str, load: LoadChairs, *, now: datetime) -> None:
+    def __init__(
+        self,
+        clinic: ClinicConfig,
+        zone: str,
+        load: LoadChairs,
+        *,
+        now: datetime,
+        loaded: LoadedDays | None = None,
+    ) -> None:
+        """`loaded`: days as the loader gave them, shared by the Capacity objects of one
+        trial and error over the same book and loader (a re-plan tried again with a
+        full day closed, a session tried on several days); each takes its own copy."""
         self.clinic = clinic
         self.zone = ZoneInfo(zone)
         self._load = load
         self._now = now
         self._days: dict[date, _Day] = {}
+        self._loaded: LoadedDays = {} if loaded is None else loaded
 
     def day(self, day: date) -> _Day:
         if day not in self._days:
@@ -217,15 +242,18 @@ class Capacity:
         missing = [d for d in (first + timedelta(n) for n in range(count)) if d not in self._days]
         if not missing:
             return
-        fresh = set(missing)
+        fresh = [d for d in missing if d not in self._loaded]
+        if fresh:
+            new = {day: _Day(self.clinic, day, self.zone, self._now) for day in fresh}
+            since = local_start(fresh[0], time(0), self.zone)[0]
+            until = local_start(fresh[-1] + timedelta(days=1), time(0), self.zone)[0]
+            for use in self._load(since, until):
+                held = new.get(use.start.astimezone(self.zone).date())
+                if held is not None:
+                    held.hold(use.start, use.end, use.chair)
+            self._loaded.update(new)
         for day in missing:
-            self._days[day] = _Day(self.clinic, day, self.zone, self._now)
-        since = local_start(missing[0], time(0), self.zone)[0]
-        until = local_start(missing[-1] + timedelta(days=1), time(0), self.zone)[0]
-        for use in self._load(since, until):
-            day = use.start.astimezone(self.zone).date()
-            if day in fresh:
-                self._days[day].hold(use.start, use.end, use.chair)
+            self._days[day] = self._loaded[day].copy()
 
     def hold(self, start: datetime, end: datetime, chair: int) -> None:
         self.day(start.astimezone(self.zone).date()).hold(start, end, chair)

@@ -25,7 +25,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from ketaplan.booking.asked import asked_calendar, asked_lozenges
-from ketaplan.booking.capacity import FULL_DAY, Capacity
+from ketaplan.booking.capacity import FULL_DAY, Capacity, LoadedDays
 from ketaplan.errors import BookError, PlanError, UsageError
 from ketaplan.formats.protocol_file import protocol_from_definition
 from ketaplan.model.calendar import ClinicCalendar, Closure
@@ -287,10 +287,12 @@ def _settle(
     avoid: date | None = None,
     why: str = "a change",
     waiting: set[int] | None = None,
+    loaded: LoadedDays | None = None,
 ) -> tuple[list[Change], str | None]:
     """Re-plan the `free` booked sessions (and place `pin`), write the result, and return
     the changes and why the induction is interrupted (None when it is not). `waiting`:
-    the ids of other sessions that are to move too and hold no chair now."""
+    the ids of other sessions that are to move too and hold no chair now; `loaded`: the
+    chairs as loaded by an earlier call with the same sessions free and waiting."""
     zone = ZoneInfo(course.zone)
     live = [r for r in rows if r.status != "cancelled" and r.location == "clinic"]
     free_rows = [r for r in live if r.status == "booked" and r.phase != BOOSTER and free(r)]
@@ -333,6 +335,8 @@ def _settle(
     )
     # Re-planned days are days the patient can come, as booked; the rules are the clinic's.
     patient = asked_calendar(ctx.calendar, course.asked)
+    # Each try below reads the same chairs: they are loaded once.
+    loaded = {} if loaded is None else loaded
     full: list[date] = []
     for _ in range(MAX_ATTEMPTS):
         calendar = replace(
@@ -351,7 +355,7 @@ def _settle(
         )
         if plan.interrupted is not None:
             return [], plan.interrupted
-        capacity = Capacity(ctx.clinic, course.zone, load, now=ctx.now)
+        capacity = Capacity(ctx.clinic, course.zone, load, now=ctx.now, loaded=loaded)
         placed: list[tuple[Planned | _Pin, datetime, datetime, int]] = []
         if pin is not None:
             start = local_start(pin.day, pin.at, zone)[0]
@@ -1218,13 +1222,18 @@ def refit(
     1. alone: on its own day at its time or the nearest free time, else on the nearest
        open day (the earlier of two equally near) between the course's sessions before
        and after it, where the course keeps every rule it kept and a chair is free;
-    2. else as a `move` would: on the nearest open day within REFIT_DAYS with a free
+    2. else with the course's next session, both within PAIR_DAYS of their days and
+       between the sessions around them, the nearest pair first (esketamine's two
+       sessions a week: a closed Wednesday moves Wednesday's to Thursday and Friday's
+       to Monday, in the same week of the schedule);
+    3. else as a `move` would: on the nearest open day within REFIT_DAYS with a free
        chair, the course's later sessions re-planned from it by the protocol's rules
        (`_settle`, checked by the independent rules checker).
 
-    Only these sessions, and in 2 the ones after them, move. Each re-planned course
-    gets one history entry. Returns what changed, one result per course, and the
-    sessions with nowhere to go; when any is left the caller must roll back."""
+    Only these sessions move, with, in 2, the next one and, in 3, the ones after them;
+    home doses follow the visits. Each re-planned course gets one history entry.
+    Returns what changed, one result per course, and the sessions with nowhere to go;
+    when any is left the caller must roll back."""
     pending = {u.session.id: u for u in sorted(unfit, key=lambda u: u.session.start)}
     first_rows: dict[int, list[SessionRecord]] = {}
     courses: dict[int, CourseRecord] = {}
@@ -1241,7 +1250,9 @@ def refit(
         courses[course.id] = course
         # The sessions still waiting hold no chair: each of them moves too.
         job = _Refit(tx, ctx, course, rows, u, frozenset(pending), why)
-        done = _alone(job)
+        done = _in_place(job, with_next=False)
+        if done is None:
+            done = _in_place(job, with_next=True)
         if done is None:
             done = _with_the_rest(job)
         if done is None:
@@ -1308,36 +1319,71 @@ class _Refit:
         """Where the session is now, in its zone."""
         return self.row.start.astimezone(self.zone)
 
-    def spot(self, capacity: Capacity, day: date) -> tuple[datetime, int] | None:
-        """The session's time of day on `day`, else the nearest free time, and a chair;
-        None when the day has no room."""
-        at = self.own.time().replace(tzinfo=None)
+    def spot(
+        self, capacity: Capacity, day: date, row: SessionRecord | None = None
+    ) -> tuple[datetime, int] | None:
+        """A session's time of day (this one's, or `row`'s) on `day`, else the nearest
+        free time, and a chair; None when the day has no room."""
+        row = row or self.row
+        at = row.start.astimezone(self.zone).time().replace(tzinfo=None)
         start = local_start(day, at, self.zone)[0]
-        length = self.row.end - self.row.start
+        length = row.end - row.start
         found = capacity.place(_as_session(day, start, start + length), at)
         return None if found is None else (found[0].astimezone(self.zone), found[1])
 
-    def probe(self) -> Capacity:
-        """The chairs as they are, without the sessions that are to move (this one too)."""
-        gone = self.waiting | {self.row.id}
+    def probe(self, moving: set[int], loaded: LoadedDays | None = None) -> Capacity:
+        """The chairs as they are, without the sessions that are to move: those still
+        waiting and `moving`."""
+        gone = self.waiting | moving
 
         def load(first: datetime, last: datetime) -> list[ChairUse]:
             return [u for u in self.tx.chairs_held(first, last) if u.session not in gone]
 
-        return Capacity(self.ctx.clinic, self.course.zone, load, now=self.ctx.now)
+        return Capacity(self.ctx.clinic, self.course.zone, load, now=self.ctx.now, loaded=loaded)
 
 
-def _alone(job: _Refit) -> list[Change] | None:
-    """Step 1 of `refit`: the session alone, between its neighbours; None when it has
-    no such place."""
-    row, ctx, own = job.row, job.ctx, job.own
+# A session and the one after it are tried together this far from their days, each way.
+PAIR_DAYS = 7
+
+
+def _in_place(job: _Refit, *, with_next: bool) -> list[Change] | None:
+    """Steps 1 and 2 of `refit`: the session alone (or with the course's next session,
+    when that is booked in the clinic too) on the nearest open days between the
+    sessions around them, where the course keeps every rule it kept and chairs are free;
+    each at its time of day or the nearest free time. None when there is no such
+    place."""
+    row, ctx = job.row, job.ctx
+    order = sorted((r for r in job.rows if r.status != "cancelled"), key=lambda r: r.start)
+    at = next(i for i, r in enumerate(order) if r.id == row.id)
+    group = order[at : at + 2] if with_next else [order[at]]
+    if with_next and (
+        len(group) < 2
+        or group[1].status != "booked"
+        or group[1].location != "clinic"
+        or group[1].phase == BOOSTER
+    ):
+        return None
     slots = _slots(job.rows, job.zone)
-    days = sorted(d for k, (_, d, _, _) in slots.items() if k != row.id)
-    low = max((d for d in days if d < own.date()), default=None)
-    high = min((d for d in days if d > own.date()), default=None)
+    ids = {r.id for r in group}
+    own = [r.start.astimezone(job.zone).date() for r in group]
+    others = sorted(d for k, (_, d, _, _) in slots.items() if k not in ids)
+    low = max((d for d in others if d < own[0]), default=None)
+    high = min((d for d in others if d > own[-1]), default=None)
+    patient = asked_calendar(ctx.calendar, job.course.asked)
+    reach = PAIR_DAYS if with_next else REFIT_DAYS
 
-    def broken(day: date) -> set[str]:
-        trial = {**slots, row.id: (row.phase, day, "booked", row.phase_number)}
+    def fits(day: date) -> bool:
+        return (
+            (low is None or day > low)
+            and (high is None or day < high)
+            and abs((day - own[0]).days) <= reach + abs((own[-1] - own[0]).days)
+            and patient.is_open(day)
+        )
+
+    def broken(days: tuple[date, ...]) -> set[str]:
+        trial = dict(slots)
+        for r, day in zip(group, days, strict=True):
+            trial[r.id] = (r.phase, day, "booked", r.phase_number)
         return set(
             course_violations(
                 job.protocol,
@@ -1350,35 +1396,51 @@ def _alone(job: _Refit) -> list[Change] | None:
         )
 
     # Rules the course broke before (an override) may stay broken; none may be added.
-    before = broken(own.date()) - {f"the session on {own.date()} falls on a closed day"}
-    capacity = job.probe()
-    patient = asked_calendar(ctx.calendar, job.course.asked)
-    for day in _days_near(own.date(), ctx.today):
-        if (low is not None and day <= low) or (high is not None and day >= high):
-            continue
-        if not patient.is_open(day) or not broken(day) <= before:
-            continue
-        spot = job.spot(capacity, day)
-        if spot is None:
-            continue
-        begin, chair = spot
-        note = f"re-planned after {job.why}: {job.unfit.reason}"
-        label = _label(row)
-        job.tx.change_session(
-            SessionChange(
-                row.id,
-                row.phase,
-                row.phase_number,
-                row.phase_total,
-                begin,
-                begin + (row.end - row.start),
-                chair,
-                note,
-            )
+    closed = {f"the session on {day} falls on a closed day" for day in own}
+    before = broken(tuple(own)) - closed
+    choices = [[d for d in _days_near(day, ctx.today) if fits(d)][: 2 * reach + 1] for day in own]
+    combos: list[tuple[date, ...]] = (
+        [(d,) for d in choices[0]]
+        if not with_next
+        else sorted(
+            ((a, b) for a in choices[0] for b in choices[1] if a < b),
+            key=lambda ab: (abs((ab[0] - own[0]).days) + abs((ab[1] - own[1]).days), ab),
         )
-        moved = Change(row.number, "moved", label, label, row.start, begin, row.chair, chair)
+    )
+    loaded: LoadedDays = {}
+    for days in combos:
+        if not broken(days) <= before:
+            continue
+        capacity = job.probe(ids, loaded)
+        spots: list[tuple[datetime, int]] = []
+        for r, day in zip(group, days, strict=True):
+            spot = job.spot(capacity, day, r)
+            if spot is None:
+                break
+            capacity.hold(spot[0], spot[0] + (r.end - r.start), spot[1])
+            spots.append(spot)
+        if len(spots) < len(group):
+            continue
+        changes: list[Change] = []
+        for r, (begin, chair) in zip(group, spots, strict=True):
+            why = job.unfit.reason if r.id == row.id else f"moved with session {row.number}"
+            job.tx.change_session(
+                SessionChange(
+                    r.id,
+                    r.phase,
+                    r.phase_number,
+                    r.phase_total,
+                    begin,
+                    begin + (r.end - r.start),
+                    chair,
+                    f"re-planned after {job.why}: {why}",
+                )
+            )
+            label = _label(r)
+            moved = Change(r.number, "moved", label, label, r.start, begin, r.chair, chair)
+            changes.append(replace(moved, note=why))
         home = follow_home_doses(job.tx, ctx, job.course, job.protocol, job.rows)
-        return [replace(moved, note=job.unfit.reason), *home]
+        return [*changes, *home]
     return None
 
 
@@ -1387,23 +1449,25 @@ class _NotHere(Exception):
 
 
 def _with_the_rest(job: _Refit) -> list[Change] | None:
-    """Step 2 of `refit`: the session on the nearest day with a free chair, its
+    """Step 3 of `refit`: the session on the nearest day with a free chair, its
     course's later sessions re-planned from it; None when no day keeps the rules."""
     row, ctx = job.row, job.ctx
     order = sorted((r for r in job.rows if r.status != "cancelled"), key=lambda r: r.start)
-    earlier = [r.start.astimezone(job.zone).date() for r in order[: order.index(row)]]
-    later = {r.id for r in order[order.index(row) + 1 :]}
-    capacity = job.probe()
+    at = next(i for i, r in enumerate(order) if r.id == row.id)
+    earlier = [r.start.astimezone(job.zone).date() for r in order[:at]]
+    later = {r.id for r in order[at + 1 :]}
+    capacity = job.probe({row.id})
     minutes = _minutes(row)
     patient = asked_calendar(ctx.calendar, job.course.asked)
+    loaded: LoadedDays = {}  # every day tried frees the same sessions' chairs
     for day in _days_near(job.own.date(), ctx.today):
         if (earlier and day <= earlier[-1]) or not patient.is_open(day):
             continue
         spot = job.spot(capacity, day)
         if spot is None:
             continue
-        at = spot[0].time().replace(tzinfo=None)
-        pin = _Pin(row.id, day, at, row.phase, row.phase_number, row.phase_total, minutes)
+        when = spot[0].time().replace(tzinfo=None)
+        pin = _Pin(row.id, day, when, row.phase, row.phase_number, row.phase_total, minutes)
         try:
             with job.tx.savepoint():
                 done, interrupted = _settle(
@@ -1416,6 +1480,7 @@ def _with_the_rest(job: _Refit) -> list[Change] | None:
                     pin=pin,
                     why=job.why,
                     waiting=set(job.waiting),
+                    loaded=loaded,
                 )
                 if interrupted is not None:
                     raise _NotHere(interrupted)
