@@ -149,7 +149,7 @@ def test_a_version_8_book_keeps_its_courses_with_no_request(
     record = book.active_course("P-001") or pytest.fail("no course")
     assert record.asked is None
     book.close()
-    assert sql(url, "SELECT max(version) FROM schema_migrations") == [(9,)]
+    assert sql(url, "SELECT max(version) FROM schema_migrations") == [(len(pg_store.MIGRATIONS),)]
 
 
 def test_a_url_with_a_password_is_refused_without_showing_it(
@@ -194,13 +194,42 @@ def test_clinics_of_one_database_keep_apart(
         "name,courses\nHillside,0\nLakeside,0\n"
     )
     args = ("--start", START, "--time", "09:00", "--book", url)
+
+    def changes(clinic: str) -> int:
+        book = open_book(url, create=False, clinic=clinic)
+        try:
+            return book.state().changes
+        finally:
+            book.close()
+
     for clinic in ("Lakeside", "Hillside"):
+        before = {name: changes(name) for name in ("Lakeside", "Hillside")}
         result = run(
             capsys, "book", "--patient", "P-001", *args, "--clinic", clinic,
             "--config", f"{clinic}.toml",
         )  # fmt: skip
         assert result.code == 0, result.err
         assert f"Book: {url} · clinic {clinic}\n" in result.err
+        # Each clinic counts its own changes: the other's feeds keep their ETag.
+        after = {name: changes(name) for name in ("Lakeside", "Hillside")}
+        elsewhere = "Hillside" if clinic == "Lakeside" else "Lakeside"
+        assert after[clinic] > before[clinic]
+        assert after[elsewhere] == before[elsewhere]
+    # The same patient code booked alike in both: never one UID for two events.
+    uids = {
+        clinic: set(
+            re.findall(
+                r"^UID:(.*)$",
+                run(capsys, "export", "--staff", "--ics", "-", "--from", START, "--book", url,
+                    "--clinic", clinic, "--config", f"{clinic}.toml").out,
+                re.MULTILINE,
+            )
+        )
+        for clinic in ("Lakeside", "Hillside")
+    }  # fmt: skip
+    assert uids["Lakeside"]
+    assert uids["Hillside"]
+    assert not uids["Lakeside"] & uids["Hillside"]
     week = run(
         capsys, "agenda", "--week", START, "--book", url, "--clinic", "Hillside",
         "--config", "Hillside.toml",

@@ -188,12 +188,13 @@ FeedKind = Literal["staff", "patient"]
 
 @dataclass(frozen=True)
 class BookState:
-    """What a calendar feed needs to know about the whole book before building anything.
+    """What a calendar feed needs to know about the clinic's book before building anything.
 
     Attributes:
-        clinic_id: the book's random id, made when the book was created; every calendar
-            UID is scoped by it, so two clinics never give the same UID.
-        changes: how many write transactions the book has seen: the feeds' ETag.
+        clinic_id: the calendar id every UID is scoped by, so two books never give the
+            same UID: the book's random id, made when the book was created (with the
+            clinic's own id after it for a clinic added to a network's book later).
+        changes: how many write transactions the clinic has seen: the feeds' ETag.
         changed: when the last one committed (aware, UTC).
     """
 

@@ -78,6 +78,8 @@ TABLES: tuple[Table, ...] = (
             ("settings", "text"),
             ("updated_utc", "instant"),
             ("updated_by", "text"),
+            ("changes", "int"),
+            ("changed_utc", "instant"),
         ),
     ),
     Table(
@@ -223,6 +225,8 @@ TABLES += (
 CLINIC_ROWS = ("courses", "sessions", "screenings", "rems_enrollments", "feeds")
 # The migration that made book_info, with the change counter.
 COUNTER_VERSION = 7
+# The migration that gave each clinic its own change counter.
+CLINIC_COUNTER_VERSION = 10
 # Kept by each book itself, never copied: its migration history and its marker.
 BOOKKEEPING = frozenset({"schema_migrations", "ketaplan_book"})
 
@@ -682,10 +686,26 @@ class _Reads:
             yield self._session(row)
 
     def state(self) -> BookState:
-        clinic_id, changes, changed = self._d.execute(
+        calendar_id, changes, changed = self._d.execute(
             "SELECT clinic_id, changes, changed_utc FROM book_info"
         ).fetchone()
-        return BookState(clinic_id, changes, self._d.read_instant(changed))
+        clinic = self._scope.id
+        if clinic is not None and self._d.version() >= CLINIC_COUNTER_VERSION:
+            own = self._d.execute(
+                "SELECT changes, changed_utc FROM clinic WHERE id = ?", (clinic,)
+            ).fetchone()
+            if own is not None and own[1] is not None:
+                changes, changed = own
+        if clinic is not None:
+            first = self._d.execute(
+                "SELECT clinic_id FROM clinic_changes ORDER BY id LIMIT 1"
+            ).fetchone()
+            if first is not None and first[0] != clinic:
+                # A clinic added to a network's book: UIDs of its own, so that the same
+                # patient code booked alike in two clinics never shares an event's UID.
+                # The book's first clinic keeps the book's (its calendars stay as they are).
+                calendar_id = f"{calendar_id}/{clinic}"
+        return BookState(calendar_id, changes, self._d.read_instant(changed))
 
     def feeds(self) -> list[FeedRecord]:
         where, params = self._in("clinic_id")
@@ -786,9 +806,18 @@ class SqlBook(_Reads):
             # Every write transaction counts, whatever it wrote: feeds serve the counter as
             # their ETag, so a calendar re-reads them exactly when something changed. (Only
             # tests write a book of an older schema, as an older ketaplan did.)
-            if self._d.version() >= COUNTER_VERSION:
+            version = self._d.version()
+            if version >= COUNTER_VERSION:
                 self._d.execute(
                     f"UPDATE book_info SET changes = changes + 1, changed_utc = {self._d.now_sql()}"
+                )
+            # The clinic's own: its feeds change when it does, not when another one does.
+            clinic = self._scope.id  # set by the write that stored the book's first clinic
+            if clinic is not None and version >= CLINIC_COUNTER_VERSION:
+                self._d.execute(
+                    "UPDATE clinic SET changes = changes + 1, "
+                    f"changed_utc = {self._d.now_sql()} WHERE id = ?",
+                    (clinic,),
                 )
 
 

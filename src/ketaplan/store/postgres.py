@@ -267,6 +267,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE courses ADD COLUMN asked TEXT "
         "CHECK (asked IS NULL OR asked::jsonb IS NOT NULL)",
     ),
+    # 10: each clinic's own change counter (as sqlite.py's step 10).
+    (
+        "ALTER TABLE clinic ADD COLUMN changes BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE clinic ADD COLUMN changed_utc TIMESTAMPTZ",
+    ),
 )
 # Advisory lock of migrations and of whole-book changes; a clinic's is its id's hash.
 _BOOK_LOCK = "book"  # never a clinic id (those are UUIDs)

@@ -331,6 +331,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # booking asked again is known. Courses booked before keep NULL: they are compared by
     # protocol and start, as before.
     ("ALTER TABLE courses ADD COLUMN asked TEXT CHECK (asked IS NULL OR json_valid(asked))",),
+    # 10: each clinic's own change counter (book_info's counts the whole book): a clinic's
+    # feeds change their ETag when that clinic changes, not when another one does.
+    (
+        "ALTER TABLE clinic ADD COLUMN changes INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE clinic ADD COLUMN changed_utc TEXT",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
