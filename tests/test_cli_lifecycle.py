@@ -484,3 +484,16 @@ def test_re_planned_sessions_keep_the_days_the_patient_can_come(
     days = [date.fromisoformat(d) for d in booked]
     assert all(d.weekday() in (0, 2, 4) for d in days), booked
     assert date(2026, 12, 14) not in days, booked
+
+
+def test_a_course_of_home_doses_alone_keeps_its_doses(
+    capsys: pytest.CaptureFixture[str], at: At
+) -> None:
+    at("2026-12-01T09:00:00+01:00")
+    ok(run(capsys, "book", "--patient", "P-002", "--start", "2026-12-07", "--time", "09:00",
+           "--protocol", "lozenge"))  # fmt: skip
+    ok(run(capsys, "cancel", "--patient", "P-002", "--session", "3", "--reason", "away"))
+    shown = ok(run(capsys, "course", "--patient", "P-002")).splitlines()
+    assert shown[1] == "Next: session 1, home 1/10, Mon 2026-12-07 09:00, at home"
+    data = json.loads(ok(run(capsys, "course", "--patient", "P-002", "--format", "json")))
+    assert [s["status"] for s in data["sessions"]].count("booked") == 9

@@ -361,10 +361,13 @@ def test_clinic_apply_replan_moves_just_the_sessions_that_no_longer_fit_by_the_r
     export = run(capsys, "export", "--patient", "P-001", "--ics", "-")
     assert export.code == 0, export.err
     assert export.out.count("SEQUENCE:1") == 6
-    # Applying again changes nothing.
-    again = run(capsys, "clinic", "apply", "new.toml", "--replan")
-    assert (again.code, again.out) == (0, "")
-    assert again.err.splitlines()[-1].startswith("The clinic in ")
+    # Applying again changes nothing, and says so (a dry run too).
+    for extra in ((), ("--dry-run",)):
+        again = run(capsys, "clinic", "apply", "new.toml", "--replan", *extra)
+        assert (again.code, again.out) == (0, "")
+        assert again.err.splitlines()[-1] == (
+            f"The clinic in {tmp_path / 'book.sqlite'} already has the settings of new.toml"
+        )
 
 
 def test_clinic_apply_replan_refuses_whole_when_a_session_has_nowhere_to_go(

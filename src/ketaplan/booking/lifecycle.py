@@ -1093,7 +1093,8 @@ def follow_home_doses(
     home = [r for r in rows if r.location == "home"]
     every = asked_lozenges(course.asked) or _home_interval(before)
     phase = protocol.open_phase
-    if not home or every is None or phase is None:
+    # Home doses added to clinic visits only: a course of home doses alone keeps its own.
+    if not home or every is None or phase is None or phase.location != "clinic":
         return []
     zone = ZoneInfo(course.zone)
 

@@ -214,15 +214,11 @@ def apply(
             f"{'it' if len(change.unplaced) == 1 else 'them'} first "
             "(`ketaplan move --patient CODE --session N --to DATE --override REASON`)"
         )
-    if change.record is None and not change.dry_run:
+    if not change.keys:
         sys.stderr.write(f"The clinic in {location} already has the settings of {file}\n")
         return
     name = change.record.name if change.record is not None else new.name
-    applied = (
-        f"Applied {file} to the clinic {name} in {location}: {', '.join(change.keys)}"
-        if change.keys
-        else f"The clinic in {location} already has the settings of {file}"
-    )
+    applied = f"Applied {file} to the clinic {name} in {location}: {', '.join(change.keys)}"
     if change.replanned:
         moved = sum(len(r.changes) for r in change.replanned)
         courses = plural(len(change.replanned), "patient")

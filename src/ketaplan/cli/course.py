@@ -122,7 +122,8 @@ def view_lines(view: CourseView) -> list[str]:
     if nxt is not None:
         lines.append(
             f"Next: session {nxt.number}, {nxt.phase} {nxt.phase_number}/{nxt.phase_total}, "
-            f"{nxt.start:%a %Y-%m-%d %H:%M}, chair {nxt.chair}"
+            f"{nxt.start:%a %Y-%m-%d %H:%M}, "
+            + ("at home" if nxt.chair is None else f"chair {nxt.chair}")
         )
     else:
         lines.append("Next: no session booked")
