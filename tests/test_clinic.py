@@ -629,3 +629,28 @@ def test_clinic_apply_replan_moves_a_session_with_the_next_one_in_its_week(
         "  4  induction 4/8  Fri 2030-01-18 09:00  Mon 2030-01-21 09:00, chair 1\n"
         "      moved with session 3\n"
     )
+
+
+def test_clinic_apply_counts_the_starts_a_slot_allows(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Two patients start at 09:00 on two chairs; the nurses now start one at a time.
+    two = CLINIC.replace("chairs = 1", "chairs = 2\nstarts_per_slot = 2")
+    write(tmp_path / "ketaplan.toml", two)
+    assert book(capsys, "P-001", "--time", "09:00")[0] == 0
+    assert book(capsys, "P-002", "--time", "09:00")[0] == 0
+    write(tmp_path / "ketaplan.toml", two.replace("starts_per_slot = 2", "starts_per_slot = 1"))
+    refused = run(capsys, "clinic", "apply", "ketaplan.toml")
+    assert refused.code == 1
+    assert refused.out.splitlines()[:2] == [
+        "  Session               Patient  #  Chair  Why it no longer fits",
+        "  Mon 2030-01-07 09:00  P-002    1  2      start slot full (1 start per 15 min)",
+    ]
+    result = run(capsys, "clinic", "apply", "ketaplan.toml", "--replan")
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[:4] == [
+        "Re-planned 7 sessions of P-002.",
+        "  #  Session          Before                After",
+        "  1  induction 1/6    Mon 2030-01-07 09:00  Mon 2030-01-07 08:45, chair 2",
+        "      start slot full (1 start per 15 min)",
+    ]

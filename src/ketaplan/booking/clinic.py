@@ -3,15 +3,15 @@ every command that opens it, and changed only on purpose (`ketaplan clinic apply
 
 A config file that disagrees with the book's clinic is never applied silently: the
 command refuses, naming both and the keys that differ. A change that leaves booked
-sessions outside the new settings (a closure, fewer chairs, shorter hours) is refused
-with those sessions listed, or, when asked, re-plans just those sessions by the
-protocol's rules.
+sessions outside the new settings (a closure, fewer chairs, shorter hours, fewer starts
+per slot) is refused with those sessions listed, or, when asked, re-plans just those
+sessions by the protocol's rules.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from ketaplan.errors import KetaplanError
@@ -212,6 +212,8 @@ def _misfits(
     assert config.zone is not None
     where = ZoneInfo(config.zone)
     found: list[Unfit] = []
+    # The sessions that fit by day, hours and chair, by the start slot they start in.
+    slots: dict[tuple[date, int], list[SessionRecord]] = {}
     for s in sessions:
         if s.status != "booked" or s.location != "clinic":
             continue
@@ -232,6 +234,16 @@ def _misfits(
             reason = f"chair {s.chair}, and the clinic has {config.chairs}"
         if reason is not None:
             found.append(Unfit(s, reason))
+            continue
+        opened = datetime.combine(day, config.hours[day.weekday()][0], where)
+        minutes = int((start - opened).total_seconds()) // 60
+        slots.setdefault((day, minutes // config.slot_minutes), []).append(s)
+    # Nurse load: more starts in one slot than the clinic allows; the latest booked go.
+    starts = "1 start" if config.starts_per_slot == 1 else f"{config.starts_per_slot} starts"
+    for same in slots.values():
+        for s in sorted(same, key=lambda s: s.id)[config.starts_per_slot :]:
+            found.append(Unfit(s, f"start slot full ({starts} per {config.slot_minutes} min)"))
+    found.sort(key=lambda u: (u.session.start, u.session.chair or 0, u.session.id))
     return found
 
 

@@ -165,7 +165,7 @@ def apply(
     """Change the book's clinic to the settings of a config file.
 
     Booked sessions from now on that no longer fit (a new closure, fewer chairs, shorter
-    hours) are listed, and nothing changes until they are moved or cancelled, or until
+    hours, fewer starts per slot) are listed, and nothing changes until they are moved or cancelled, or until
     --replan re-plans them: each one alone, on its own day at the nearest free time, else
     on the nearest day either side where its course keeps every protocol rule and a chair
     is free; the rest of the course stays. When one has nowhere to go, nothing changes.
