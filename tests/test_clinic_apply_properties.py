@@ -1,8 +1,8 @@
 """Properties of `clinic apply --replan` on a busy book: whatever the new settings
-(closed days and weeks, fewer chairs, shorter hours), either every booked session fits
-them afterwards, every course keeps its protocol's rules under the new calendar, no chair
-holds two sessions at once and no row is deleted, or the change is refused with the
-sessions that have nowhere to go and the book is exactly as it was."""
+(closed days and weeks, fewer chairs, shorter hours, fewer starts per slot), either every
+booked session fits them afterwards, every course keeps its protocol's rules under the
+new calendar, no chair holds two sessions at once and no row is deleted, or the change
+is refused with the sessions that have nowhere to go and the book is exactly as it was."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ closure_strategy = st.tuples(st.integers(0, 40), st.integers(0, 9))  # first day
     courses=st.lists(course_strategy, min_size=3, max_size=10),
     closures=st.lists(closure_strategy, max_size=3),
     chairs=st.integers(1, 2),
+    starts=st.integers(1, 2),
     hours=st.sampled_from([(time(8), time(18)), (time(9), time(15)), (time(8), time(13))]),
     days_passed=st.integers(0, 10),
 )
@@ -50,12 +51,14 @@ def test_a_clinic_change_replans_by_the_rules_or_changes_nothing(
     courses: list[tuple[str, int, time, int]],
     closures: list[tuple[int, int]],
     chairs: int,
+    starts: int,
     hours: tuple[time, time],
     days_passed: int,
 ) -> None:
     new = replace(
         CLINIC,
         chairs=chairs,
+        starts_per_slot=starts,
         hours=dict.fromkeys(CLINIC.open_weekdays, hours),
         closures=tuple(
             Closure(
