@@ -18,6 +18,7 @@ import argparse
 import re
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,10 +44,12 @@ def main() -> None:
         changed += f'closed = ["{args.closed}"]\n'
         (cwd / "ketaplan.toml").write_text(changed, encoding="utf-8")
         command = ["clinic", "apply", "ketaplan.toml", "--replan"]
+        started = time.perf_counter()
         try:
             dry, out = run([*command, "--dry-run"], cwd, book)
         except SystemExit as refused:  # the change has sessions with nowhere to go
-            print(str(refused).splitlines()[-1])
+            took = time.perf_counter() - started
+            print(f"refused in {took:.2f} s: {str(refused).splitlines()[-1]}")
             return
         moved = sum(1 for line in out.splitlines() if re.match(r"\s+\d+\s", line))
         patients = sum(1 for line in out.splitlines() if line.startswith("Would re-plan"))
