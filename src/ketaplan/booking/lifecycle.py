@@ -1275,11 +1275,50 @@ def refit(
     for key, course in courses.items():
         old, new = _touched(first_rows[key], tx.course_sessions(key))
         _history(tx, ctx, course, "clinic apply", why, old, new)
-        moved = sorted(changes[key], key=_change_order)
+        moved = sorted(_merged(changes[key]), key=_change_order)
         count = f"{len(moved)} session{'s' if len(moved) != 1 else ''}"
         headline = f"Re-planned {count} of {course.patient}."
         results.append(LifecycleResult(course.patient, headline, tuple(moved)))
     return results, []
+
+
+def _merged(changes: list[Change]) -> list[Change]:
+    """One change per session for several steps in a row (a home dose numbered again,
+    then moved): as it was before the first, as it is after the last."""
+    first: dict[int, Change] = {}
+    last: dict[int, Change] = {}
+    for c in changes:
+        first.setdefault(c.number, c)
+        last[c.number] = c
+    merged: list[Change] = []
+    for number, a in first.items():
+        b = last[number]
+        if a is b:
+            merged.append(a)
+            continue
+        kind: ChangeKind = (
+            "added"
+            if a.kind == "added"
+            else "cancelled"
+            if b.kind == "cancelled"
+            else "moved"
+            if a.before != b.after or a.chair_before != b.chair_after
+            else "relabelled"
+        )
+        merged.append(
+            Change(
+                number,
+                kind,
+                a.label_before,
+                b.label_after,
+                a.before,
+                b.after,
+                a.chair_before,
+                b.chair_after,
+                a.note or b.note,
+            )
+        )
+    return merged
 
 
 def _slots(rows: list[SessionRecord], zone: ZoneInfo) -> dict[int, tuple[str, date, str, int]]:

@@ -165,10 +165,11 @@ def apply(
     """Change the book's clinic to the settings of a config file.
 
     Booked sessions from now on that no longer fit (a new closure, fewer chairs, shorter
-    hours, fewer starts per slot) are listed, and nothing changes until they are moved or cancelled, or until
-    --replan re-plans them: each one alone, on its own day at the nearest free time, else
-    on the nearest day either side where its course keeps every protocol rule and a chair
-    is free; the rest of the course stays. When one has nowhere to go, nothing changes.
+    hours, fewer starts per slot) are listed, and nothing changes until they are moved
+    or cancelled, or until --replan re-plans them by the protocol's rules: each one
+    alone, on its own day or the nearest day where its course keeps every rule and a
+    chair is free; else with the course's next session; else as `move` does, the later
+    sessions re-planned from it. When one has nowhere to go, nothing changes.
 
     Each change is kept in the book with its time and author (`clinic show --history`,
     and `ketaplan history` for each re-planned course).
