@@ -1086,9 +1086,10 @@ def follow_home_doses(
 ) -> list[Change]:
     """Home lozenge doses follow the maintenance visits (and boosters) they sit between,
     as the course was planned (`home_dose_days`): a future dose no longer on such a day
-    is cancelled, a missing one is added, and the doses are numbered again in date
-    order. Doses on or before today stay as they are. Nothing for a course without
-    home doses. `before`: the course's sessions before the change."""
+    moves to a day that misses one (its uid kept), what is left over is cancelled or
+    added, and the doses are numbered again in date order. Doses on or before today stay
+    as they are. Nothing for a course without home doses, or of home doses alone.
+    `before`: the course's sessions before the change."""
     rows = tx.course_sessions(course.id)
     home = [r for r in rows if r.location == "home"]
     every = asked_lozenges(course.asked) or _home_interval(before)
