@@ -23,6 +23,7 @@ from ketaplan.formats.config_file import (
 )
 from ketaplan.model.calendar import ClinicCalendar
 from ketaplan.model.clinic import ClinicConfig
+from ketaplan.model.course import local_start
 from ketaplan.model.records import ClinicRecord, SessionRecord
 from ketaplan.store import Book, BookWriter
 
@@ -235,7 +236,8 @@ def _misfits(
         if reason is not None:
             found.append(Unfit(s, reason))
             continue
-        opened = datetime.combine(day, config.hours[day.weekday()][0], where)
+        # The opening instant as the capacity engine takes it (a clock change respected).
+        opened = local_start(day, config.hours[day.weekday()][0], where)[0]
         minutes = int((start - opened).total_seconds()) // 60
         slots.setdefault((day, minutes // config.slot_minutes), []).append(s)
     # Nurse load: more starts in one slot than the clinic allows; the latest booked go.

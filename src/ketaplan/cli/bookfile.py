@@ -91,14 +91,15 @@ def sqlite_files(path: Path | str) -> tuple[Path, ...]:
     return (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal")))
 
 
-def who() -> Who:
-    """Who changes the book now: the operating system's user, and a fresh clinic id."""
+def who(by: str | None = None) -> Who:
+    """Who changes the book now (`--by`, else the operating system's user), and a fresh
+    clinic id."""
     import uuid  # only for commands that write the clinic
 
     from ketaplan.booking.clinic import Who
     from ketaplan.cli.user import who as user
 
-    return Who(author=user(None), now=clock.now(), new_id=str(uuid.uuid4()))
+    return Who(author=user(by), now=clock.now(), new_id=str(uuid.uuid4()))
 
 
 class OpenedBook:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -26,7 +25,6 @@ from ketaplan.cli.common import (
 )
 from ketaplan.cli.render import aligned, plural, wrapped
 from ketaplan.cli.user import ByOpt, DryRunOpt
-from ketaplan.cli.user import who as user
 from ketaplan.errors import BookError, NoBookYet
 from ketaplan.formats.config_file import (
     ConfigChoice,
@@ -182,7 +180,7 @@ def apply(
         found, config = found_config(file)
         new = with_zone(config, system_zone())
         calendar = clinic_calendar(new, None, None, None)
-        author = replace(who(), author=user(by))
+        author = who(by)
         change = apply_clinic(
             opened.book,
             found,
@@ -195,7 +193,7 @@ def apply(
         )
         location = opened.location
     if change.misfits and not replan:
-        _print_unfit(change.misfits, "Why it no longer fits")
+        _print_unfit(change.misfits)
         count = plural(len(change.misfits), "booked session")
         fit = "fits" if len(change.misfits) == 1 else "fit"
         raise BookError(
@@ -206,7 +204,7 @@ def apply(
     from ketaplan.booking.lifecycle import REFIT_DAYS  # the re-planner, for apply only
 
     if change.unplaced:
-        _print_unfit(change.unplaced, "Why it no longer fits")
+        _print_unfit(change.unplaced)
         count = plural(len(change.unplaced), "booked session")
         has = "has" if len(change.unplaced) == 1 else "have"
         raise BookError(
@@ -244,8 +242,8 @@ def apply(
     sys.stderr.write(applied + "\n")
 
 
-def _print_unfit(unfit: tuple[Unfit, ...], why: str) -> None:
-    rows = [("Session", "Patient", "#", "Chair", why)] + [
+def _print_unfit(unfit: tuple[Unfit, ...]) -> None:
+    rows = [("Session", "Patient", "#", "Chair", "Why it no longer fits")] + [
         (
             f"{u.session.start:%a %Y-%m-%d %H:%M}",
             u.session.patient,
