@@ -20,6 +20,7 @@ from ketaplan.model.clinic import DEFAULT_PATIENT_CODE
 from ketaplan.model.patient import FORMULA_PREFIXES, normalise_code, scripts
 from tests.clirun import file_hashes, run
 from tests.test_cli_safety import CLINIC, screen
+from tests.test_store import older_book
 
 ANYTHING = r"^.+$"
 GREEK_RHO = "\u03a1"  # drawn like a Latin P
@@ -203,8 +204,6 @@ def test_codes_stored_before_their_one_spelling_are_given_it(
     become one code are left as they were."""
     import sqlite3
 
-    from ketaplan.store import sqlite as sqlite_store
-
     # The rows as today's ketaplan stores them, in a scratch book.
     scratch = str(tmp_path / "scratch.sqlite")
     with pytest.MonkeyPatch.context() as elsewhere:
@@ -220,9 +219,7 @@ def test_codes_stored_before_their_one_spelling_are_given_it(
         courses = db.execute(f"SELECT {course_columns} FROM courses").fetchall()
     # A book version 3, as the ketaplan that stored codes as typed wrote it (its
     # migrations only), holding those rows with the codes as typed.
-    with pytest.MonkeyPatch.context() as old:
-        old.setattr(sqlite_store, "MIGRATIONS", sqlite_store.MIGRATIONS[:3])
-        sqlite_store.open_dialect(tmp_path / "book.sqlite", create=True).dialect.close()
+    older_book(tmp_path / "book.sqlite", 3)
     typed = {"P-002": "p-002", "P-001": "p-001", "P-003": "p-003", "P-004": "P-003"}
     with sqlite3.connect(tmp_path / "book.sqlite") as db:
         # p-003 and P-003 both active, as an old ketaplan would have allowed.

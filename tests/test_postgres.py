@@ -49,6 +49,14 @@ def _clinic(tmp_path: Path) -> None:
     (tmp_path / "ketaplan.toml").write_text(CLINIC, encoding="utf-8")
 
 
+def older_book(url: str, version: int) -> None:
+    """The database as the ketaplan that knew only the first `version` migrations wrote
+    it, through the real code path."""
+    with pytest.MonkeyPatch.context() as old:
+        old.setattr(pg_store, "MIGRATIONS", pg_store.MIGRATIONS[:version])
+        pg_store.open_dialect(url, create=True)[0].close()
+
+
 def sql(url: str, statement: str) -> list[tuple[Any, ...]]:
     import psycopg
 
@@ -108,11 +116,9 @@ def test_a_book_from_a_newer_ketaplan_is_refused_and_left_untouched(url: str) ->
 
 
 def test_a_version_1_book_upgrades_without_losing_anything(
-    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with monkeypatch.context() as old:
-        old.setattr(pg_store, "MIGRATIONS", pg_store.MIGRATIONS[:1])
-        pg_store.open_dialect(url, create=True)[0].close()
+    older_book(url, 1)
     sql(
         url,
         "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, active, "
@@ -133,12 +139,8 @@ def test_a_version_1_book_upgrades_without_losing_anything(
     assert sql(url, "SELECT version FROM ketaplan_book") == [(pg_store.schema_version(),)]
 
 
-def test_a_version_8_book_keeps_its_courses_with_no_request(
-    url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with monkeypatch.context() as old:
-        old.setattr(pg_store, "MIGRATIONS", pg_store.MIGRATIONS[:8])
-        pg_store.open_dialect(url, create=True)[0].close()
+def test_a_version_8_book_keeps_its_courses_with_no_request(url: str) -> None:
+    older_book(url, 8)
     sql(
         url,
         "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, active, "

@@ -44,6 +44,17 @@ def session(number: int, day: int, chair: int | None = 1, uid: str | None = None
     )
 
 
+def older_book(path: Path, version: int) -> None:
+    """A book as the ketaplan that knew only the first `version` migrations wrote it,
+    through the real code path: only those migrations run (it knew no later clinic)."""
+    import ketaplan.store.sqlite as sqlite_store
+
+    with pytest.MonkeyPatch.context() as old:
+        old.setattr(sqlite_store, "MIGRATIONS", MIGRATIONS[:version])
+        old.setattr(sqlite_store, "SCHEMA_VERSION", version)
+        sqlite_store.open_dialect(path, create=True).dialect.close()
+
+
 def stored(book_at: str, sql: str) -> list[tuple[Any, ...]]:
     """What the book's own database holds, read past ketaplan."""
     if book_at.startswith("postgresql://"):
@@ -191,18 +202,10 @@ def test_an_empty_file_becomes_a_new_book(tmp_path: Path) -> None:
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
-def test_a_version_1_book_upgrades_without_losing_anything(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import ketaplan.store.sqlite as sqlite_store
+def test_a_version_1_book_upgrades_without_losing_anything(tmp_path: Path) -> None:
 
     path = tmp_path / "v1.sqlite"
-    # A book written by the ketaplan that knew only migration 1, through the real code path.
-    with monkeypatch.context() as old:
-        old.setattr(sqlite_store, "MIGRATIONS", MIGRATIONS[:1])
-        old.setattr(sqlite_store, "SCHEMA_VERSION", 1)
-        # That ketaplan knew no clinics: only its migrations run.
-        sqlite_store.open_dialect(path, create=True).dialect.close()
+    older_book(path, 1)
     db = sqlite3.connect(path)
     db.execute(
         "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, active, "
@@ -291,18 +294,11 @@ def test_a_courses_override_is_stored_and_read_back(book_at: str) -> None:
     assert (row.override, row.route) == (override, None)
 
 
-def test_a_version_2_book_keeps_its_screenings_and_courses_gain_flags(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import ketaplan.store.sqlite as sqlite_store
+def test_a_version_2_book_keeps_its_screenings_and_courses_gain_flags(tmp_path: Path) -> None:
 
     path = tmp_path / "v2.sqlite"
     old_answers = (("prior_antidepressants", 3), ("mania", False), ("schizophrenia", False))
-    with monkeypatch.context() as old:
-        old.setattr(sqlite_store, "MIGRATIONS", MIGRATIONS[:2])
-        old.setattr(sqlite_store, "SCHEMA_VERSION", 2)
-        # That ketaplan knew no flags and no clinics: only its migrations run.
-        sqlite_store.open_dialect(path, create=True).dialect.close()
+    older_book(path, 2)  # that ketaplan knew no flags and no clinics
     db = sqlite3.connect(path)
     db.execute(
         "INSERT INTO screenings (patient, screened_on, answers, summary, contraindicated, "
@@ -623,15 +619,10 @@ def test_clinics_of_a_postgresql_book_never_see_each_other(book_at: str) -> None
     hillside.close()
 
 
-def test_a_version_6_book_gives_its_rows_to_its_clinic(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import ketaplan.store.sqlite as sqlite_store
+def test_a_version_6_book_gives_its_rows_to_its_clinic(tmp_path: Path) -> None:
 
     path = tmp_path / "v6.sqlite"
-    with monkeypatch.context() as old:
-        old.setattr(sqlite_store, "MIGRATIONS", MIGRATIONS[:6])
-        sqlite_store.open_dialect(path, create=True).dialect.close()
+    older_book(path, 6)
     with closing(sqlite3.connect(path)) as db, db:
         db.execute(
             "INSERT INTO clinic VALUES ('c-1', 'Lakeside', '{}', '2026-12-01T08:00:00Z', 'anna')"
@@ -671,15 +662,10 @@ def test_a_course_keeps_what_its_booking_asked_for(book_at: str) -> None:
         stored(book_at, "UPDATE courses SET asked = 'not json'")
 
 
-def test_a_version_8_book_keeps_its_courses_with_no_request(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import ketaplan.store.sqlite as sqlite_store
+def test_a_version_8_book_keeps_its_courses_with_no_request(tmp_path: Path) -> None:
 
     path = tmp_path / "v8.sqlite"
-    with monkeypatch.context() as old:
-        old.setattr(sqlite_store, "MIGRATIONS", MIGRATIONS[:8])
-        sqlite_store.open_dialect(path, create=True).dialect.close()
+    older_book(path, 8)
     with closing(sqlite3.connect(path)) as db, db:
         db.execute(
             "INSERT INTO courses (patient, protocol, title, definition, start_date, zone, "
