@@ -259,6 +259,11 @@ class Dialect(ABC):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
         """Run one statement written with `?` placeholders."""
 
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+        """The rows of one read, as they are read: for the long listings (a year's
+        calendar), which write each row out before the next is read."""
+        yield from self.execute(sql, params)
+
     @abstractmethod
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
 
@@ -449,7 +454,7 @@ class _Reads:
         if location is not None:
             where += " AND s.location = ?"
             params.append(location)
-        rows = self._d.execute(
+        rows = self._d.stream(
             self._select_sessions
             + f"{where} ORDER BY s.start_utc, s.chair, c.patient, s.number, s.id",
             params,

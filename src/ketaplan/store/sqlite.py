@@ -353,6 +353,10 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Rows read at a time by `stream`: a year's calendar is read a batch at a time.
+_STREAM_BATCH = 1000
+
+
 class _Fetched:
     """A read's rows, fetched while a damaged file can still be reported as such."""
 
@@ -397,6 +401,20 @@ class SqliteDialect(Dialect):
         with _damage(self._path):
             cursor = self._db.execute(sql, params)
             return _Fetched(cursor.fetchall(), cursor.rowcount)
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+        if self._db.in_transaction:
+            yield from self._db.execute(sql, params)
+            return
+        # Read a batch at a time, each where a damaged file is still reported as such.
+        with _damage(self._path):
+            cursor = self._db.execute(sql, params)
+        while True:
+            with _damage(self._path):
+                batch = cursor.fetchmany(_STREAM_BATCH)
+            if not batch:
+                return
+            yield from batch
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._db.executemany(sql, rows)
