@@ -714,3 +714,27 @@ def test_feeds_counter_and_revisions_alike_on_both_backends(book_at: str) -> Non
     assert book.state().changes == before.changes + 2
     book.close()
     assert stored(book_at, "SELECT count(*) FROM feeds WHERE token_sha256 = 'k'") == [(0,)]
+
+
+def test_a_version_9_book_counts_on_from_its_changes_for_its_clinic(tmp_path: Path) -> None:
+    """Migration 10 gives each clinic its own change counter, starting from the book's:
+    a feed's ETag never goes back to one it had before."""
+    path = tmp_path / "v9.sqlite"
+    older_book(path, 9)
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "INSERT INTO clinic VALUES ('c-1', 'Lakeside', '{}', '2026-12-01T08:00:00Z', 'anna')"
+        )
+        db.execute(
+            "INSERT INTO clinic_changes (clinic_id, settings, source, changed_utc, changed_by) "
+            "VALUES ('c-1', '{}', 'ketaplan.toml', '2026-12-01T08:00:00Z', 'anna')"
+        )
+        db.execute("UPDATE book_info SET changes = 41, changed_utc = '2026-12-01T08:00:00Z'")
+    book = open_book(path)
+    before = book.state()
+    assert before.changes == 41
+    with book.writing():
+        pass
+    after = book.state()
+    assert (after.clinic_id, after.changes) == (before.clinic_id, 42)
+    book.close()

@@ -405,6 +405,7 @@ class _Reads:
     def __init__(self, dialect: Dialect, scope: Scope) -> None:
         self._d = dialect
         self._scope = scope
+        self._calendar_id: str | None = None  # the clinic's, once read (`state`)
         route = dialect.json_field("c.definition", "route")
         phases = dialect.json_field("c.definition", "phases")
         self._route_field = route
@@ -454,7 +455,7 @@ class _Reads:
         if location is not None:
             where += " AND s.location = ?"
             params.append(location)
-        rows = self._d.stream(
+        rows = self._d.execute(
             self._select_sessions
             + f"{where} ORDER BY s.start_utc, s.chair, c.patient, s.number, s.id",
             params,
@@ -682,7 +683,7 @@ class _Reads:
             f" WHERE {inner} AND t.uid = s.uid"
             " AND (t.status <> 'cancelled' OR t.sequence > s.sequence)))"
         )
-        rows = self._d.execute(
+        rows = self._d.stream(
             self._select_sessions
             + f"{where} ORDER BY s.start_utc, s.chair, c.patient, s.number, s.id",
             (*params, *inner_params),
@@ -691,26 +692,33 @@ class _Reads:
             yield self._session(row)
 
     def state(self) -> BookState:
-        calendar_id, changes, changed = self._d.execute(
-            "SELECT clinic_id, changes, changed_utc FROM book_info"
-        ).fetchone()
         clinic = self._scope.id
         if clinic is not None and self._d.version() >= CLINIC_COUNTER_VERSION:
+            # One one-row read for a feed's 304: the clinic's own counter (none yet only
+            # inside the write that stores the clinic).
             own = self._d.execute(
                 "SELECT changes, changed_utc FROM clinic WHERE id = ?", (clinic,)
             ).fetchone()
             if own is not None and own[1] is not None:
-                changes, changed = own
-        if clinic is not None:
-            first = self._d.execute(
-                "SELECT clinic_id FROM clinic_changes ORDER BY id LIMIT 1"
-            ).fetchone()
-            if first is not None and first[0] != clinic:
-                # A clinic added to a network's book: UIDs of its own, so that the same
-                # patient code booked alike in two clinics never shares an event's UID.
-                # The book's first clinic keeps the book's (its calendars stay as they are).
-                calendar_id = f"{calendar_id}/{clinic}"
+                calendar_id = self._clinic_calendar_id(clinic)
+                return BookState(calendar_id, own[0], self._d.read_instant(own[1]))
+        calendar_id, changes, changed = self._d.execute(
+            "SELECT clinic_id, changes, changed_utc FROM book_info"
+        ).fetchone()
         return BookState(calendar_id, changes, self._d.read_instant(changed))
+
+    def _clinic_calendar_id(self, clinic: str) -> str:
+        """The id that scopes the clinic's calendar UIDs: the book's for its first clinic
+        (its calendars stay as they are), the book's with the clinic's own after it for
+        a clinic added to a network's book later, so that the same patient code booked
+        alike in two clinics never shares an event's UID. Neither ever changes."""
+        if self._calendar_id is None:
+            book, first = self._d.execute(
+                "SELECT clinic_id, (SELECT h.clinic_id FROM clinic_changes h ORDER BY h.id "
+                "LIMIT 1) FROM book_info"
+            ).fetchone()
+            self._calendar_id = book if first in (None, clinic) else f"{book}/{clinic}"
+        return self._calendar_id
 
     def feeds(self) -> list[FeedRecord]:
         where, params = self._in("clinic_id")

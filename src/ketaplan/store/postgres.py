@@ -271,6 +271,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "ALTER TABLE clinic ADD COLUMN changes BIGINT NOT NULL DEFAULT 0",
         "ALTER TABLE clinic ADD COLUMN changed_utc TIMESTAMPTZ",
+        "UPDATE clinic SET changes = (SELECT changes FROM book_info), "
+        "changed_utc = (SELECT changed_utc FROM book_info)",
     ),
 )
 # Advisory lock of migrations and of whole-book changes; a clinic's is its id's hash.

@@ -336,6 +336,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "ALTER TABLE clinic ADD COLUMN changes INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE clinic ADD COLUMN changed_utc TEXT",
+        # Each clinic starts from the book's count, so no ETag goes back.
+        "UPDATE clinic SET changes = (SELECT changes FROM book_info), "
+        "changed_utc = (SELECT changed_utc FROM book_info)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
